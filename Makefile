@@ -1,0 +1,45 @@
+# One command runs the app, one runs the tests (see README).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/casino
+export REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run test install services db lint bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+services:
+	@bash scripts/ensure_services.sh
+
+db: install services
+	@$(PY) scripts/ensure_database.py
+	$(PY) manage.py migrate --noinput
+
+run: db
+	$(PY) manage.py seed_demo
+	$(PY) manage.py collectstatic --noinput -v 0
+	@echo ""
+	@echo "  Royal Django Casino: http://127.0.0.1:$${PORT:-8000}/   (admin: /admin/)"
+	@echo "  Demo logins: staff / staff-demo-pass   alice, bob, carol / player-demo-pass"
+	@echo ""
+	$(VENV)/bin/honcho start -f Procfile
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: install services
+	@bash scripts/ensure_chromium.sh
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run >/dev/null || (echo "Missing migrations: run manage.py makemigrations" && exit 1)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: db
+	$(PY) -m bench.run $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

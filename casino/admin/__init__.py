@@ -1,0 +1,1 @@
+from casino.admin import games, sportsbook  # noqa: F401

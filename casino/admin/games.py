@@ -1,0 +1,1 @@
+"""Admin for games, sessions, spins (issue 3)."""

@@ -1,0 +1,1 @@
+"""Admin for sports events, bets, payouts (issue 4)."""

@@ -1,0 +1,60 @@
+"""Typed errors of the casino and sportsbook services (see accounts.exceptions)."""
+
+from accounts.exceptions import ConcurrencyConflict, DomainError, InsufficientFunds, InvalidAmount, PlayerBlocked
+
+__all__ = ["ConcurrencyConflict", "DomainError", "InsufficientFunds", "InvalidAmount", "PlayerBlocked"]
+
+
+# --- game sessions ------------------------------------------------------------
+class SessionAlreadyOpen(DomainError):
+    default_message = "You already have a game session open. Leave it before opening another."
+    status_code = 409
+
+
+class SessionClosed(DomainError):
+    default_message = "This game session is closed."
+    status_code = 409
+
+
+class InvalidStake(DomainError):
+    default_message = "That stake is not allowed on this game."
+
+
+class InsufficientSessionFunds(DomainError):
+    default_message = "Not enough money in the machine. Feed it from your account first."
+    status_code = 409
+
+
+class GameUnavailable(DomainError):
+    default_message = "This game is not available."
+    status_code = 404
+
+
+# --- sportsbook ---------------------------------------------------------------
+class BettingClosed(DomainError):
+    default_message = "Betting on this event is closed."
+    status_code = 409
+
+
+class OddsChanged(DomainError):
+    default_message = "The odds changed since the page loaded. Check the new price and bet again."
+    status_code = 409
+
+
+class AlreadySettled(DomainError):
+    default_message = "This event is already settled."
+    status_code = 409
+
+
+class InvalidResult(DomainError):
+    default_message = "That result does not match the event's markets."
+
+
+class PlayerInSession(DomainError):
+    default_message = "You are playing a game: this payout will be paid when you leave the machine."
+    status_code = 409
+
+
+class NotCashable(DomainError):
+    default_message = "This bet has nothing to cash out."
+    status_code = 409

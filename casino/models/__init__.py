@@ -1,0 +1,14 @@
+from casino.models.games import FreeSpinGrant, Game, GameSession, Spin
+from casino.models.sportsbook import Market, Payout, Selection, SportEvent, Sportsbet
+
+__all__ = [
+    "FreeSpinGrant",
+    "Game",
+    "GameSession",
+    "Market",
+    "Payout",
+    "Selection",
+    "Spin",
+    "SportEvent",
+    "Sportsbet",
+]

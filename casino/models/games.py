@@ -1,0 +1,157 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+from accounts.models import TimeStamped
+from accounts.versioning import Versioned
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class Game(TimeStamped):
+    """A slot machine: reel strips, a paytable and a stake range.
+
+    ``reels`` is a list of reel strips (lists of symbol names); ``paytable`` a
+    list of ``{"line": [sym, sym, sym], "pays": multiplier}`` rules where a
+    symbol may be ``"*"`` (any). The theoretical RTP is computed from both
+    (``casino.slots``), never typed in.
+    """
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100)
+    vendor = models.ForeignKey(
+        "promotions.Vendor", null=True, blank=True, on_delete=models.PROTECT, related_name="games"
+    )
+    description = models.TextField(blank=True)
+    min_stake = models.DecimalField(**MONEY)
+    max_stake = models.DecimalField(**MONEY)
+    reels = models.JSONField()
+    paytable = models.JSONField()
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(min_stake__gt=0), name="game_min_stake_positive"),
+            models.CheckConstraint(condition=Q(max_stake__gte=F("min_stake")), name="game_stake_range"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("game_detail", args=[self.slug])
+
+
+class GameSession(Versioned, TimeStamped):
+    """A player at a machine. Bets and wins change only this row (and the
+    ledger); the account is touched once when fed and once on leaving."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    class CloseReason(models.TextChoices):
+        LEFT = "left", "Player left"
+        IDLE = "idle", "Idle timeout"
+        STAFF = "staff", "Closed by staff"
+        EXCLUSION = "exclusion", "Self-exclusion"
+
+    player = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="game_sessions")
+    game = models.ForeignKey(Game, on_delete=models.PROTECT, related_name="sessions")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    balance = models.DecimalField(**MONEY, default=Decimal("0.00"), editable=False)
+    total_fed = models.DecimalField(**MONEY, default=Decimal("0.00"), editable=False)
+    total_staked = models.DecimalField(**MONEY, default=Decimal("0.00"), editable=False)
+    total_won = models.DecimalField(**MONEY, default=Decimal("0.00"), editable=False)
+    cashed_out = models.DecimalField(**MONEY, default=Decimal("0.00"), editable=False)
+    spin_count = models.PositiveIntegerField(default=0, editable=False)
+    last_activity_at = models.DateTimeField(db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=10, choices=CloseReason.choices, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="session_balance_non_negative"),
+            models.UniqueConstraint(
+                fields=["player"], condition=Q(status="open"), name="one_open_session_per_player"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", closed_at__isnull=True) | Q(status="closed", closed_at__isnull=False),
+                name="session_closed_at_matches_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session #{self.pk} {self.player} @ {self.game} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("session_detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+    @property
+    def ledger_code(self) -> str:
+        return f"session:{self.pk}"
+
+    @property
+    def net_result(self) -> Decimal:
+        """Player's result so far: wins minus stakes."""
+        return self.total_won - self.total_staked
+
+
+class Spin(TimeStamped):
+    """One spin in a session; the (session, idempotency key) pair makes a
+    replayed click return the same spin."""
+
+    session = models.ForeignKey(GameSession, on_delete=models.PROTECT, related_name="spins")
+    idempotency_key = models.CharField(max_length=100)
+    stake = models.DecimalField(**MONEY)
+    win = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    boost = models.DecimalField(**MONEY, default=Decimal("0.00"), help_text="Extra paid by a vendor win boost")
+    stops = models.JSONField(help_text="Reel stop positions")
+    symbols = models.JSONField(help_text="Symbols on the payline")
+    balance_after = models.DecimalField(**MONEY)
+    free_spin = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "idempotency_key"], name="spin_idempotency_per_session"),
+            models.CheckConstraint(condition=Q(stake__gte=0), name="spin_stake_non_negative"),
+            models.CheckConstraint(condition=Q(win__gte=0), name="spin_win_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Spin #{self.pk} stake {self.stake} win {self.win}"
+
+
+class FreeSpinGrant(Versioned, TimeStamped):
+    """Free spins a player may use on one game (from a code or a vendor
+    promotion). ``source_key`` is unique, so a grant is made once."""
+
+    player = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="free_spin_grants")
+    game = models.ForeignKey(Game, on_delete=models.PROTECT, related_name="free_spin_grants")
+    stake = models.DecimalField(**MONEY)
+    granted = models.PositiveIntegerField()
+    remaining = models.PositiveIntegerField()
+    source_key = models.CharField(max_length=200, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(remaining__lte=F("granted")), name="free_spins_remaining_le_granted"),
+            models.CheckConstraint(condition=Q(stake__gt=0), name="free_spins_stake_positive"),
+        ]
+        indexes = [models.Index(fields=["player", "game"], name="free_spin_player_game_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.remaining}/{self.granted} free spins on {self.game} for {self.player}"

@@ -1,0 +1,16 @@
+"""Casino write services. Callers import from here; the modules behind it may move.
+
+Stable names (operators' scripts and other apps call these): open_session, feed,
+spin, leave, close_idle_sessions, place_sportsbet, settle_event, pay_out_player,
+cash_out_bet.
+"""
+
+from casino.services.sessions import (  # noqa: F401
+    close_idle_sessions,
+    feed,
+    grant_free_spins,
+    leave,
+    open_session,
+    spin,
+)
+from casino.services.sportsbook import cash_out_bet, pay_out_player, place_sportsbet, settle_event  # noqa: F401

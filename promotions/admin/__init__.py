@@ -1,0 +1,1 @@
+from promotions.admin import codes, vendors  # noqa: F401

@@ -1,0 +1,1 @@
+"""Admin for promotion codes and redemptions (issue 5)."""

@@ -1,0 +1,1 @@
+"""Admin for vendors, their promotions and history (issue 8)."""

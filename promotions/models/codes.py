@@ -1,0 +1,117 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Upper
+
+from accounts.models import TimeStamped
+from accounts.versioning import Versioned
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class PromotionCode(Versioned, TimeStamped):
+    """A code staff issue. It is a *factory*: it decides whether a redemption may
+    be created and is never written when one is (no counter, no version bump)."""
+
+    class RewardKind(models.TextChoices):
+        BONUS = "bonus", "Bonus money"
+        FREE_SPINS = "free_spins", "Free spins"
+
+    class LimitPolicy(models.TextChoices):
+        UNLIMITED = "unlimited", "Unlimited"
+        STRICT = "strict", "Strict (never over the limit)"
+        OVERBOOK = "overbook", "Overbook (small reported overshoot)"
+
+    code = models.CharField(max_length=40, help_text="Stored upper-case, without spaces")
+    campaign = models.CharField(max_length=100, blank=True, db_index=True)
+    reward_kind = models.CharField(max_length=12, choices=RewardKind.choices, default=RewardKind.BONUS)
+    bonus_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    free_spins_game = models.ForeignKey(
+        "casino.Game", null=True, blank=True, on_delete=models.PROTECT, related_name="promotion_codes"
+    )
+    free_spins_count = models.PositiveIntegerField(null=True, blank=True)
+    free_spin_stake = models.DecimalField(**MONEY, null=True, blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    limit_policy = models.CharField(max_length=10, choices=LimitPolicy.choices, default=LimitPolicy.UNLIMITED)
+    limit = models.PositiveIntegerField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(Upper("code"), name="promotion_code_unique_ci"),
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="promotion_code_window"),
+            models.CheckConstraint(
+                condition=Q(limit_policy="unlimited", limit__isnull=True)
+                | (~Q(limit_policy="unlimited") & Q(limit__gte=1)),
+                name="promotion_code_limit_matches_policy",
+            ),
+            models.CheckConstraint(
+                condition=(Q(reward_kind="bonus") & Q(bonus_amount__gt=0))
+                | (
+                    Q(reward_kind="free_spins")
+                    & Q(free_spins_game__isnull=False)
+                    & Q(free_spins_count__gte=1)
+                    & Q(free_spin_stake__gt=0)
+                ),
+                name="promotion_code_reward_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def reward_text(self) -> str:
+        if self.reward_kind == self.RewardKind.BONUS:
+            return f"{self.bonus_amount} bonus"
+        return f"{self.free_spins_count} free spins of {self.free_spin_stake} on {self.free_spins_game}"
+
+
+class Redemption(TimeStamped):
+    """Its own short-lived aggregate, identified by (code, player): the unique
+    constraint is what stops a second redemption, not a check in code."""
+
+    code = models.ForeignKey(PromotionCode, on_delete=models.PROTECT, related_name="redemptions")
+    player = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="redemptions")
+    reward_kind = models.CharField(max_length=12, choices=PromotionCode.RewardKind.choices)
+    bonus_amount = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    free_spins_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["code", "player"], name="one_redemption_per_player")]
+
+    def __str__(self) -> str:
+        return f"{self.code} by {self.player}"
+
+    @property
+    def ledger_key(self) -> str:
+        return f"redemption:{self.code.code}:{self.player_id}"
+
+
+class LimitToken(TimeStamped):
+    """One row per unit of a ``strict`` code's limit. A redeemer claims any free
+    token with ``FOR UPDATE SKIP LOCKED``, so redeemers do not queue on one row
+    and the limit can never be exceeded."""
+
+    code = models.ForeignKey(PromotionCode, on_delete=models.CASCADE, related_name="limit_tokens")
+    slot = models.PositiveIntegerField()
+    redemption = models.OneToOneField(
+        Redemption, null=True, blank=True, on_delete=models.PROTECT, related_name="limit_token"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["code", "slot"], name="limit_token_slot_unique")]
+        indexes = [
+            models.Index(fields=["code", "slot"], condition=Q(redemption__isnull=True), name="limit_token_free_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} token {self.slot}"

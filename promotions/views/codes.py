@@ -1,0 +1,3 @@
+"""Promotion-code pages (filled in by the promotion-code work)."""
+
+urlpatterns: list = []

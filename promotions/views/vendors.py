@@ -1,0 +1,3 @@
+"""Vendor-promotion pages (filled in by the vendor-promotion work)."""
+
+urlpatterns: list = []
