@@ -1,1 +1,0 @@
-"""Read-side queries for the casino and the sportsbook."""

@@ -1,0 +1,4 @@
+"""Read-side queries for the casino and the sportsbook."""
+
+from casino.selectors.games import *  # noqa: F403
+from casino.selectors.sportsbook import *  # noqa: F403

@@ -1,1 +1,0 @@
-"""Read-side queries for promotions."""

@@ -1,0 +1,1 @@
+"""Selectors for promotion codes and redemptions (issue 5)."""
