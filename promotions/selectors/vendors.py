@@ -1,10 +1,25 @@
 """Selectors for vendors and their promotions (issue 8)."""
 
-from collections import defaultdict
+from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from promotions.models import VendorPromotion
+from promotions.models import PromotionHistory, Vendor, VendorPromotion
+from promotions.models.vendors import PromotionKind
+
+__all__ = [
+    "active_promotion",
+    "active_promotions_for_games",
+    "live_promotions",
+    "promotion_history",
+    "vendor_timeline",
+    "vendors_with_promotions",
+]
 
 
 def active_promotions_for_games(games, *, at=None) -> dict[int, list[VendorPromotion]]:
@@ -13,6 +28,112 @@ def active_promotions_for_games(games, *, at=None) -> dict[int, list[VendorPromo
     games = list(games)
     vendor_ids = {g.vendor_id for g in games if g.vendor_id}
     by_vendor = defaultdict(list)
-    for promo in VendorPromotion.objects.filter(vendor_id__in=vendor_ids, starts_at__lte=at, ends_at__gt=at):
-        by_vendor[promo.vendor_id].append(promo)
+    if vendor_ids:
+        for promo in VendorPromotion.objects.filter(vendor_id__in=vendor_ids, starts_at__lte=at, ends_at__gt=at):
+            by_vendor[promo.vendor_id].append(promo)
     return {g.pk: by_vendor.get(g.vendor_id, []) for g in games}
+
+
+def active_promotion(*, vendor_id: int | None, kind: str, at: datetime | None = None) -> VendorPromotion | None:
+    """The vendor's promotion of ``kind`` running at ``at`` (at most one: the invariant)."""
+    if not vendor_id:
+        return None
+    at = at or timezone.now()
+    return VendorPromotion.objects.filter(vendor_id=vendor_id, kind=kind, starts_at__lte=at, ends_at__gt=at).first()
+
+
+def live_promotions(*, vendor: Vendor, at: datetime | None = None) -> QuerySet[VendorPromotion]:
+    """A vendor's active and future promotions (whatever the archiver has not moved yet is left out)."""
+    at = at or timezone.now()
+    return VendorPromotion.objects.filter(vendor=vendor, ends_at__gt=at).order_by("starts_at", "id")
+
+
+def promotion_history(*, vendor: Vendor | None = None) -> QuerySet[PromotionHistory]:
+    qs = PromotionHistory.objects.select_related("vendor")
+    return qs.filter(vendor=vendor) if vendor is not None else qs
+
+
+def vendors_with_promotions(*, at: datetime | None = None) -> QuerySet[Vendor]:
+    """Vendors with their games and currently running promotions."""
+    from django.db.models import Prefetch
+
+    at = at or timezone.now()
+    return Vendor.objects.prefetch_related(
+        "games",
+        Prefetch(
+            "promotions",
+            queryset=VendorPromotion.objects.filter(ends_at__gt=at).order_by("starts_at"),
+            to_attr="live_promotions",
+        ),
+    )
+
+
+@dataclass
+class Bar:
+    label: str
+    title: str
+    x: float  # percent of the chart width
+    width: float
+    status: str  # "past", "active", "future"
+    promo: object
+
+
+@dataclass
+class TimelineRow:
+    kind: str
+    label: str
+    bars: list[Bar]
+
+
+@dataclass
+class Timeline:
+    starts_at: datetime
+    ends_at: datetime
+    rows: list[TimelineRow]
+    ticks: list[tuple[float, datetime]]
+    now_x: float | None
+
+
+def vendor_timeline(
+    *, vendor: Vendor, start: datetime | None = None, days: int = 42, now: datetime | None = None
+) -> Timeline:
+    """Rows per type, bars per promotion (history and live) over ``days`` days from ``start``."""
+    now = now or timezone.now()
+    start = start or timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=7)
+    end = start + timedelta(days=days)
+    span = (end - start).total_seconds()
+
+    def pos(at: datetime) -> float:
+        return round(max(0.0, min(1.0, (at - start).total_seconds() / span)) * 100, 3)
+
+    items = [
+        *VendorPromotion.objects.filter(vendor=vendor, starts_at__lt=end, ends_at__gt=start),
+        *PromotionHistory.objects.filter(vendor=vendor, starts_at__lt=end, ends_at__gt=start),
+    ]
+    rows = []
+    for kind in PromotionKind:
+        bars = []
+        for p in sorted((i for i in items if i.kind == kind), key=lambda i: i.starts_at):
+            status = "past" if p.ends_at <= now else "active" if p.starts_at <= now else "future"
+            x = pos(p.starts_at)
+            bars.append(
+                Bar(
+                    label=_param_label(p),
+                    title=f"{kind.label} {timezone.localtime(p.starts_at):%Y-%m-%d %H:%M} – "
+                    f"{timezone.localtime(p.ends_at):%Y-%m-%d %H:%M} ({status})",
+                    x=x,
+                    width=max(0.4, round(pos(p.ends_at) - x, 3)),
+                    status=status,
+                    promo=p,
+                )
+            )
+        rows.append(TimelineRow(kind=kind.value, label=kind.label, bars=bars))
+    ticks = [(pos(start + timedelta(days=d)), start + timedelta(days=d)) for d in range(0, days + 1, 7)]
+    now_x = pos(now) if start <= now <= end else None
+    return Timeline(starts_at=start, ends_at=end, rows=rows, ticks=ticks, now_x=now_x)
+
+
+def _param_label(p) -> str:
+    if p.kind == PromotionKind.FREE_SPINS:
+        return f"{p.free_spins_count} × {p.free_spin_stake}"
+    return f"{p.percent.normalize():f}%" if p.percent is not None else ""

@@ -1,5 +1,10 @@
 """Promotion write services. Stable names: issue_code, issue_codes_bulk, redeem,
 add_vendor_promotion, archive_expired_promotions."""
 
-from promotions.services.codes import issue_code, issue_codes_bulk, redeem  # noqa: F401
-from promotions.services.vendors import add_vendor_promotion, archive_expired_promotions  # noqa: F401
+from promotions.services.codes import deactivate_code, issue_code, issue_codes_bulk, redeem  # noqa: F401
+from promotions.services.vendors import (  # noqa: F401
+    add_vendor_promotion,
+    archive_expired_promotions,
+    remove_vendor_promotion,
+    update_vendor_promotion_window,
+)
