@@ -50,7 +50,7 @@ CASES = [
     ("other kind, identical", [("free_spins", 0, 3)], ("win_boost", 0, 3), True),
     ("two kinds already run, third partial", [("free_spins", 0, 4), ("win_boost", 2, 6)], ("cashback", 3, 5), False),
     ("two run, third only where one has ended", [("free_spins", 0, 4), ("win_boost", 2, 6)], ("cashback", 4, 8), True),
-    ("two run, third nested in their overlap", [("free_spins", 0, 10), ("win_boost", 0, 10)], ("cashback", 4, 5), False),
+    ("two run, third inside both", [("free_spins", 0, 10), ("win_boost", 0, 10)], ("cashback", 4, 5), False),
     ("two run, third touching their overlap", [("free_spins", 0, 4), ("win_boost", 0, 4)], ("cashback", 4, 6), True),
     # A and C do not overlap; B overlaps both: never more than two at an instant.
     ("A/B/C: B bridges two disjoint ones", [("free_spins", 0, 3), ("win_boost", 5, 8)], ("cashback", 2, 6), True),
