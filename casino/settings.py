@@ -14,9 +14,7 @@ from casino.env import env_bool, env_decimal, env_int, env_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-SECRET_KEY = os.environ.get(
-    "SECRET_KEY", "dev-insecure-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"
-)
+SECRET_KEY = os.environ.get("SECRET_KEY", "dev-insecure-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -164,7 +162,13 @@ CELERY_RESULT_EXPIRES = 3600
 # timeout. Payout tasks finish in well under a second, so 5 minutes is a deliberate
 # bound on how long a crashed worker can delay a payout (the beat sweep re-enqueues
 # from the database anyway, so even a lost message loses no money).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)}
+# How often a worker looks for such abandoned (unacked, past the timeout) messages:
+# every interval x throttle seconds (kombu's defaults, 10 x 10); tests lower both.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
+}
 CELERY_TASK_ROUTES = {
     "casino.tasks.pay_out_player": {"queue": "payouts"},
     "casino.tasks.sweep_payouts": {"queue": "payouts"},
@@ -178,7 +182,7 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Domain settings ---------------------------------------------------------
 MAX_TRANSACTION_AMOUNT = env_decimal("MAX_TRANSACTION_AMOUNT", "100000.00")
-CONFLICT_RETRY_ATTEMPTS = env_int("CONFLICT_RETRY_ATTEMPTS", 8)
+CONFLICT_RETRY_ATTEMPTS = env_int("CONFLICT_RETRY_ATTEMPTS", 10)
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 15)
 
 LOGGING = {

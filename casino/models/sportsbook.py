@@ -1,4 +1,4 @@
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import models
@@ -101,7 +101,8 @@ class Sportsbet(Versioned, TimeStamped):
 
     @property
     def potential_return(self) -> Decimal:
-        return (self.stake * self.odds).quantize(Decimal("0.01"))
+        # Half-up to the cent: the same rounding settlement uses (PostgreSQL round()).
+        return (self.stake * self.odds).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 class Payout(Versioned, TimeStamped):

@@ -1,17 +1,456 @@
-"""Sportsbook: place, settle, pay out. (Being written: issue 4.)"""
+"""Sportsbook: place a bet, settle an event, pay queued payouts.
+
+The design (seeds/002): the stake leaves the account when the bet is placed;
+settling an event touches only bets and payouts (no money moves), and the
+winnings sit in a queue of ``Payout`` rows that Celery pays into the account
+when the player is not at a machine (on leaving a session, and by the beat
+sweep). A player may also cash out one settled bet with a button.
+
+Exactly-once, by construction:
+- a bet is placed once: unique (player, idempotency key); the ledger key
+  ``bet:<id>:stake`` is unique too;
+- an event is settled once: a versioned status change on ``SportEvent``;
+  bets are settled by conditional updates ``WHERE status = 'open'``;
+- a bet has at most one payout: ``Payout.bet`` is one-to-one;
+- a payout is paid once: conditional (versioned) update queued -> paid, and the
+  ledger credit carries the idempotency key ``payout:<id>``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts import ledger, responsible
+from accounts.exceptions import DuplicateTransaction
+from accounts.models import LedgerTransaction
+from accounts.money import parse_amount
+from accounts.services import apply_to_account
+from accounts.versioning import retry_on_conflict, versioned_update
+from casino.exceptions import (
+    AlreadySettled,
+    BettingClosed,
+    InvalidResult,
+    InvalidStake,
+    NotCashable,
+    OddsChanged,
+    PlayerInSession,
+)
+from casino.models import GameSession, Market, Payout, Selection, SportEvent, Sportsbet
+
+logger = logging.getLogger(__name__)
+
+VOID = "void"
 
 
-def place_sportsbet(*, player, selection, stake, idempotency_key):
-    raise NotImplementedError
+# --- placing a bet --------------------------------------------------------------
+def place_sportsbet(
+    *, player, selection: Selection, stake, idempotency_key: str, expected_odds: Decimal | None = None
+) -> Sportsbet:
+    """Take ``stake`` from the player's account and record a single bet at the selection's odds.
+
+    ``expected_odds`` is the price the player saw; if the selection's odds moved
+    since, ``OddsChanged`` (nothing moves). A repeated ``idempotency_key`` returns
+    the bet it placed first.
+    """
+    key = str(idempotency_key)[:100]
+    if not key:
+        raise InvalidStake("Missing bet key; reload the page and try again.")
+
+    def attempt() -> Sportsbet:
+        with transaction.atomic():
+            if existing := _existing_bet(player_id=player.pk, key=key):
+                return existing
+            responsible.check_can_play(player=player)
+            current = Selection.objects.select_related("market").filter(pk=selection.pk).first()
+            if current is None:
+                raise BettingClosed("This selection is no longer offered.")
+            _lock_event_for_betting(event_id=current.market.event_id)
+            _check_odds(selection=current, expected_odds=expected_odds)
+            amount = _valid_stake(stake, market=current.market)
+            account = apply_to_account(player_id=player.pk, delta=-amount)
+            try:
+                with transaction.atomic():
+                    bet = Sportsbet.objects.create(
+                        player_id=player.pk, selection=current, odds=current.odds, stake=amount, idempotency_key=key
+                    )
+            except IntegrityError as exc:  # the same key committed by a concurrent double-click
+                raise DuplicateTransaction(label="casino.sportsbet", pk=key) from exc
+            ledger.post(
+                kind=LedgerTransaction.Kind.BET_STAKE,
+                idempotency_key=f"bet:{bet.pk}:stake",
+                entries=[(account.ledger_code, -amount), (ledger.SYSTEM_SPORTSBOOK, amount)],
+                reference=f"sportsbet:{bet.pk}",
+                description=f"{current.market.event} - {current.name} @ {current.odds}"[:200],
+            )
+            return bet
+
+    return retry_on_conflict(attempt)
 
 
-def settle_event(*, event, result):
-    raise NotImplementedError
+def _existing_bet(*, player_id: int, key: str) -> Sportsbet | None:
+    return Sportsbet.objects.filter(player_id=player_id, idempotency_key=key).first()
 
 
-def pay_out_player(*, player):
-    raise NotImplementedError
+def _lock_event_for_betting(*, event_id: int) -> None:
+    """Share-lock the event row and check it still takes bets.
+
+    ``FOR SHARE`` lets any number of bets be placed at once (they do not block
+    each other) but makes ``settle_event``'s status UPDATE wait for in-flight
+    bets to commit, and makes a bet that starts after the settlement see it. So
+    no bet can slip onto an event after its bets were settled.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT status, starts_at FROM {SportEvent._meta.db_table} WHERE id = %s FOR SHARE",  # noqa: S608
+            [event_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise BettingClosed("This event no longer exists.")
+    status, starts_at = row
+    if status != SportEvent.Status.OPEN:
+        raise BettingClosed("This event is settled: betting is closed.")
+    if starts_at <= timezone.now():
+        raise BettingClosed("This event has started: betting is closed.")
 
 
-def cash_out_bet(*, bet):
-    raise NotImplementedError
+def _check_odds(*, selection: Selection, expected_odds) -> None:
+    if expected_odds is None:
+        return
+    try:
+        seen = Decimal(str(expected_odds).strip())
+    except (InvalidOperation, ValueError):
+        seen = None
+    if seen is None or not seen.is_finite() or seen != selection.odds:
+        shown = f"{seen:.2f}" if seen is not None and seen.is_finite() else str(expected_odds)[:10]
+        raise OddsChanged(
+            f"The odds on {selection.name} changed from {shown} to {selection.odds}. Check the new price and bet again."
+        )
+
+
+def _valid_stake(stake, *, market: Market) -> Decimal:
+    amount = parse_amount(stake, field="Stake")
+    if amount > market.max_stake:
+        raise InvalidStake(f"The maximum stake on {market.name} is {market.max_stake}.")
+    return amount
+
+
+# --- settling an event ------------------------------------------------------------
+@dataclass
+class Settlement:
+    event: SportEvent
+    won: int = 0
+    lost: int = 0
+    void: int = 0
+    payouts: int = 0
+    queued_amount: Decimal = Decimal("0.00")
+    player_ids: list[int] = field(default_factory=list)
+
+
+def parse_result(*, event: SportEvent, result: dict) -> dict[int, int | str]:
+    """Check ``result`` names every market of the event exactly once.
+
+    ``result`` maps market id -> winning selection id, or ``"void"`` (stakes
+    refunded). Keys and selection ids may be ints or digit strings (admin form).
+    """
+    if not isinstance(result, dict) or not result:
+        raise InvalidResult("Give a result for every market of the event.")
+    markets = {m.pk: {s.pk for s in m.selections.all()} for m in event.markets.prefetch_related("selections")}
+    if not markets:
+        raise InvalidResult("This event has no markets to settle.")
+    parsed: dict[int, int | str] = {}
+    for raw_market, raw_outcome in result.items():
+        market_id = _as_id(raw_market)
+        if market_id not in markets or market_id in parsed:
+            raise InvalidResult(f"Market {raw_market} is not a market of {event}.")
+        if str(raw_outcome).strip().lower() == VOID:
+            parsed[market_id] = VOID
+            continue
+        selection_id = _as_id(raw_outcome)
+        if selection_id not in markets[market_id]:
+            raise InvalidResult(f"Selection {raw_outcome} is not in market {market_id}.")
+        parsed[market_id] = selection_id
+    missing = set(markets) - set(parsed)
+    if missing:
+        raise InvalidResult(f"Missing a result for market(s) {', '.join(map(str, sorted(missing)))}.")
+    return parsed
+
+
+def _as_id(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def settle_event(*, event: SportEvent, result: dict) -> Settlement:
+    """Mark the result and settle every bet on the event exactly once.
+
+    Winning bets get one queued ``Payout`` of stake x odds, void markets a queued
+    refund of the stake, losing bets nothing. No money moves here: payouts are
+    paid by ``pay_out_player``. Settling twice (or concurrently) raises
+    ``AlreadySettled`` for everybody but the first.
+    """
+    parsed = parse_result(event=event, result=result)
+
+    def attempt() -> Settlement:
+        with transaction.atomic():
+            current = SportEvent.objects.get(pk=event.pk)
+            if current.status != SportEvent.Status.OPEN:
+                raise AlreadySettled(f"{current} was already settled.")
+            now = timezone.now()
+            # The claim: one settler wins this conditional UPDATE; it waits for
+            # bets in flight (they hold FOR SHARE on the row) to commit first.
+            current.version = versioned_update(
+                SportEvent, pk=current.pk, version=current.version, status=SportEvent.Status.SETTLED, settled_at=now
+            )
+            report = _settle_bets(event=current, parsed=parsed, now=now)
+            transaction.on_commit(_enqueue_payouts)
+            return report
+
+    report = retry_on_conflict(attempt)
+    event.refresh_from_db()
+    logger.info("settled %s: %s won, %s lost, %s void", event, report.won, report.lost, report.void)
+    return report
+
+
+def _settle_bets(*, event: SportEvent, parsed: dict[int, int | str], now) -> Settlement:
+    report = Settlement(event=event)
+    won_ids, void_market_ids, decided_market_ids = [], [], []
+    for market_id, outcome in parsed.items():
+        if outcome == VOID:
+            void_market_ids.append(market_id)
+        else:
+            decided_market_ids.append(market_id)
+            won_ids.append(outcome)
+    selections = Selection.objects.filter(market__event=event)
+    selections.filter(market_id__in=void_market_ids).update(result=Selection.Result.VOID)
+    selections.filter(pk__in=won_ids).update(result=Selection.Result.WON)
+    selections.filter(market_id__in=decided_market_ids).exclude(pk__in=won_ids).update(result=Selection.Result.LOST)
+
+    # Conditional, set-based updates (WHERE status = 'open', version bumped):
+    # only the transaction that claimed the event gets here, and a bet row is
+    # never settled twice even if this ran again.
+    open_bets = Sportsbet.objects.filter(selection__market__event=event, status=Sportsbet.Status.OPEN)
+
+    def settle(bets, status) -> int:
+        return bets.update(status=status, settled_at=now, version=F("version") + 1)
+
+    report.won = settle(open_bets.filter(selection_id__in=won_ids), Sportsbet.Status.WON)
+    report.void = settle(open_bets.filter(selection__market_id__in=void_market_ids), Sportsbet.Status.VOID)
+    report.lost = settle(open_bets.filter(selection__market_id__in=decided_market_ids), Sportsbet.Status.LOST)
+    report.payouts, report.queued_amount = _queue_payouts(event_id=event.pk, now=now)
+    report.player_ids = list(
+        Payout.objects.filter(bet__selection__market__event=event).values_list("player_id", flat=True).distinct()
+    )
+    return report
+
+
+def _queue_payouts(*, event_id: int, now) -> tuple[int, Decimal]:
+    """One set-based INSERT: a queued payout per won/void bet of the event.
+
+    Amounts use the same rounding as ``Sportsbet.potential_return`` (half-even
+    to the cent). ``ON CONFLICT (bet_id) DO NOTHING`` plus the one-to-one
+    constraint make a payout per bet exactly once even for huge events.
+    """
+    payout, bet = Payout._meta.db_table, Sportsbet._meta.db_table
+    selection, market = Selection._meta.db_table, Market._meta.db_table
+    sql = f"""
+        INSERT INTO {payout} (bet_id, player_id, kind, amount, state, version, created_at, updated_at)
+        SELECT b.id, b.player_id,
+               CASE WHEN b.status = %(won)s THEN %(win)s ELSE %(refund)s END,
+               CASE WHEN b.status = %(won)s THEN round(b.stake * b.odds, 2) ELSE b.stake END,
+               %(queued)s, 0, %(now)s, %(now)s
+        FROM {bet} b
+        JOIN {selection} s ON s.id = b.selection_id
+        JOIN {market} m ON m.id = s.market_id
+        WHERE m.event_id = %(event)s AND b.status IN (%(won)s, %(void)s)
+        ON CONFLICT (bet_id) DO NOTHING
+        RETURNING amount
+    """  # noqa: S608 - table names from model meta, values bound
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "won": Sportsbet.Status.WON,
+                "void": Sportsbet.Status.VOID,
+                "win": Payout.Kind.WIN,
+                "refund": Payout.Kind.REFUND,
+                "queued": Payout.State.QUEUED,
+                "now": now,
+                "event": event_id,
+            },
+        )
+        amounts = [row[0] for row in cursor.fetchall()]
+    return len(amounts), sum(amounts, Decimal("0.00"))
+
+
+def _enqueue_payouts() -> None:
+    # Settled while the players are away from the machines: pay them now rather
+    # than at the next beat tick. The sweep skips anybody in a session.
+    from casino.tasks import sweep_payouts
+
+    sweep_payouts.delay()
+
+
+# --- paying payouts -------------------------------------------------------------
+def player_in_session(*, player_id: int) -> bool:
+    return GameSession.objects.filter(player_id=player_id, status=GameSession.Status.OPEN).exists()
+
+
+def pay_out_player(*, player) -> list[Payout]:
+    """Pay every queued payout of ``player``, each in its own short transaction.
+
+    Skipped (returns ``[]``) while the player has an open game session: they are
+    paid when they leave, or by the next sweep. Safe to run twice at once: each
+    payout is paid by whoever wins its conditional update.
+    """
+    paid: list[Payout] = []
+    payout_ids = list(
+        Payout.objects.filter(player_id=player.pk, state=Payout.State.QUEUED)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    for payout_id in payout_ids:
+        if player_in_session(player_id=player.pk):
+            logger.info("player %s sat down at a machine: remaining payouts wait", player.pk)
+            break
+        payout, did_pay = _pay(payout_id=payout_id)
+        if did_pay:
+            paid.append(payout)
+    return paid
+
+
+def cash_out_bet(*, bet: Sportsbet) -> Payout:
+    """Pay one settled bet's payout into the account now (the player's button).
+
+    Raises ``NotCashable`` for a bet without a payout (open or lost) and
+    ``PlayerInSession`` while the player is at a machine. An already paid
+    payout is returned as it is.
+    """
+    payout = Payout.objects.filter(bet_id=bet.pk).first()
+    if payout is None:
+        if bet.status == Sportsbet.Status.OPEN:
+            raise NotCashable("This bet is not settled yet.")
+        raise NotCashable("This bet has nothing to cash out.")
+    if payout.state == Payout.State.PAID:
+        return payout
+    if player_in_session(player_id=payout.player_id):
+        raise PlayerInSession()
+    payout, _ = _pay(payout_id=payout.pk)
+    return payout
+
+
+def _pay(*, payout_id: int) -> tuple[Payout, bool]:
+    """queued -> paid (versioned) plus one ledger credit keyed ``payout:<id>``, in one transaction."""
+
+    def attempt() -> tuple[Payout, bool]:
+        with transaction.atomic():
+            payout = Payout.objects.get(pk=payout_id)
+            if payout.state != Payout.State.QUEUED:
+                return payout, False
+            now = timezone.now()
+            payout.version = versioned_update(
+                Payout, pk=payout.pk, version=payout.version, state=Payout.State.PAID, paid_at=now
+            )
+            payout.state, payout.paid_at = Payout.State.PAID, now
+            account = apply_to_account(player_id=payout.player_id, delta=payout.amount)
+            ledger.post(
+                kind=LedgerTransaction.Kind.PAYOUT,
+                idempotency_key=payout.ledger_key,
+                entries=[(account.ledger_code, payout.amount), (ledger.SYSTEM_SPORTSBOOK, -payout.amount)],
+                reference=f"sportsbet:{payout.bet_id}",
+                description=f"{payout.get_kind_display()} for bet #{payout.bet_id}",
+            )
+            return payout, True
+
+    return retry_on_conflict(attempt)
+
+
+# --- demo data ------------------------------------------------------------------
+DEMO_EVENTS = [
+    {
+        "name": "Royal Django FC vs Celery United",
+        "home": "Royal Django FC",
+        "away": "Celery United",
+        "odds": ("2.10", "3.40", "3.20"),
+        "starts_in_hours": 48,
+    },
+    {
+        "name": "Postgres Rovers vs Redis Rangers",
+        "home": "Postgres Rovers",
+        "away": "Redis Rangers",
+        "odds": ("1.75", "3.60", "4.50"),
+        "starts_in_hours": 72,
+    },
+    {
+        "name": "Htmx Athletic vs Python Wanderers",
+        "home": "Htmx Athletic",
+        "away": "Python Wanderers",
+        "odds": ("2.80", "3.10", "2.45"),
+        "starts_in_hours": 96,
+    },
+]
+
+
+def create_match_event(
+    *,
+    name: str,
+    home: str,
+    away: str,
+    odds: tuple,
+    starts_at=None,
+    sport: str = "Football",
+    max_stake: Decimal = Decimal("500.00"),
+) -> SportEvent:
+    """A football match with a 1X2 ("Match result") market: home / draw / away."""
+    starts_at = starts_at or timezone.now() + timedelta(days=2)
+    with transaction.atomic():
+        event = SportEvent.objects.create(name=name, sport=sport, starts_at=starts_at)
+        market = Market.objects.create(event=event, name="Match result", max_stake=max_stake)
+        Selection.objects.bulk_create(
+            [
+                Selection(market=market, name=label, odds=Decimal(price))
+                for label, price in zip((home, "Draw", away), odds, strict=True)
+            ]
+        )
+    return event
+
+
+def create_demo_event(*, index: int = 0, starts_at=None) -> SportEvent:
+    """One of ``DEMO_EVENTS`` (for ``seed_demo``); idempotent by name while it is open."""
+    spec = DEMO_EVENTS[index % len(DEMO_EVENTS)]
+    existing = SportEvent.objects.filter(name=spec["name"], status=SportEvent.Status.OPEN).first()
+    if existing:
+        return existing
+    return create_match_event(
+        name=spec["name"],
+        home=spec["home"],
+        away=spec["away"],
+        odds=spec["odds"],
+        starts_at=starts_at or timezone.now() + timedelta(hours=spec["starts_in_hours"]),
+    )
+
+
+__all__ = [
+    "DEMO_EVENTS",
+    "VOID",
+    "Settlement",
+    "cash_out_bet",
+    "create_demo_event",
+    "create_match_event",
+    "parse_result",
+    "pay_out_player",
+    "place_sportsbet",
+    "player_in_session",
+    "settle_event",
+]
