@@ -50,8 +50,8 @@ def retry_on_conflict(
     operation: Callable[[], T],
     *,
     attempts: int | None = None,
-    base_delay: float = 0.003,
-    max_delay: float = 0.2,
+    base_delay: float = 0.005,
+    max_delay: float = 0.25,
 ) -> T:
     """Run ``operation`` until it does not raise ``ConcurrencyConflict``.
 
