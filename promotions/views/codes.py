@@ -1,3 +1,69 @@
-"""Promotion-code pages (filled in by the promotion-code work)."""
+"""Promotion-code pages: redeem a code (page or htmx panel on the wallet), see one's redemptions."""
 
-urlpatterns: list = []
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from accounts.exceptions import DomainError
+from accounts.selectors import balance_of
+from promotions import selectors, services
+from promotions.forms.codes import RedeemForm
+
+REDEMPTIONS_SHOWN = 20
+
+
+def panel_context(*, player, form=None, result=None, from_wallet=False) -> dict:
+    """What the redeem panel shows (the page, the wallet's panel and the htmx swap share it)."""
+    return {
+        "redeem_form": form or RedeemForm(),
+        "redemptions": list(selectors.redemptions_of(player=player)[:REDEMPTIONS_SHOWN]),
+        "result": result,
+        "balance": balance_of(player=player),
+        "from_wallet": from_wallet,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def redeem(request):
+    from_wallet = request.POST.get("from") == "wallet"
+    form = RedeemForm(request.POST or None)
+    result = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                result = services.redeem(player=request.user, code=form.cleaned_data["code"])
+            except DomainError as exc:
+                form.add_error("code", exc.message)
+        if form.errors:
+            status = 422
+        else:
+            balance = balance_of(player=request.user)
+            messages.success(request, f"{result.code.code} redeemed: {result.code.reward_text}. Balance {balance}.")
+            if not request.htmx:
+                return redirect("wallet" if from_wallet else "redeem")
+            form = None  # a fresh, empty form for the next code
+    ctx = panel_context(player=request.user, form=form, result=result, from_wallet=from_wallet)
+    template = "promotions/redeem.html#panel" if request.htmx else "promotions/redeem.html"
+    return render(request, template, ctx, status=status)
+
+
+@login_required
+@require_http_methods(["GET"])
+def redemption_detail(request, pk: int):
+    redemption = selectors.redemption_of(player=request.user, pk=pk)
+    if redemption is None:
+        raise Http404("No such redemption.")
+    return render(request, "promotions/redeem_detail.html", {"redemption": redemption})
+
+
+urlpatterns = [
+    path("redeem/", redeem, name="redeem"),
+    path("redemptions/<int:pk>/", redemption_detail, name="redemption_detail"),
+]
