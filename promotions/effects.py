@@ -20,15 +20,13 @@ CENT = Decimal("0.01")
 def on_session_opened(*, session) -> None:
     """After a session opens: grant the vendor's free spins (once per player per promotion)."""
     from casino import services as casino_services
-    from casino.models import FreeSpinGrant
     from promotions.selectors.vendors import active_promotion
 
     promo = active_promotion(vendor_id=session.game.vendor_id, kind=PromotionKind.FREE_SPINS, at=timezone.now())
     if promo is None:
         return
+    # grant_free_spins is idempotent on source_key: once per player per promotion.
     source_key = f"vendorpromo:{promo.id}:{session.player_id}"
-    if FreeSpinGrant.objects.filter(source_key=source_key).exists():
-        return
     casino_services.grant_free_spins(
         player=session.player,
         game=session.game,
