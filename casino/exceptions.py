@@ -30,6 +30,11 @@ class GameUnavailable(DomainError):
     status_code = 404
 
 
+class NoFreeSpins(DomainError):
+    default_message = "You have no free spins left on this game."
+    status_code = 409
+
+
 # --- sportsbook ---------------------------------------------------------------
 class BettingClosed(DomainError):
     default_message = "Betting on this event is closed."

@@ -1,6 +1,30 @@
 """Selectors for games and sessions (issue 3)."""
 
-from casino.models import GameSession
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
+
+from casino.models import FreeSpinGrant, Game, GameSession, Spin
+from promotions import effects
+
+__all__ = [
+    "FreeSpins",
+    "active_games",
+    "free_spins_by_game",
+    "free_spins_for",
+    "open_session_for",
+    "player_is_playing",
+    "recent_spins",
+    "session_of",
+    "sessions_of",
+    "win_boost_for",
+]
+
+SPIN_HISTORY_LIMIT = 50
 
 
 def open_session_for(*, player) -> GameSession | None:
@@ -9,3 +33,54 @@ def open_session_for(*, player) -> GameSession | None:
 
 def player_is_playing(*, player_id: int) -> bool:
     return GameSession.objects.filter(player_id=player_id, status=GameSession.Status.OPEN).exists()
+
+
+def active_games() -> QuerySet[Game]:
+    return Game.objects.filter(is_active=True).select_related("vendor").order_by("name")
+
+
+def session_of(*, player, pk: int) -> QuerySet[GameSession]:
+    """The player's own session ``pk`` (empty for anybody else's: the view 404s)."""
+    return GameSession.objects.select_related("game", "game__vendor").filter(player=player, pk=pk)
+
+
+def sessions_of(*, player) -> QuerySet[GameSession]:
+    return GameSession.objects.select_related("game").filter(player=player).order_by("-id")
+
+
+def recent_spins(*, session: GameSession, limit: int = SPIN_HISTORY_LIMIT) -> list[Spin]:
+    return list(Spin.objects.filter(session=session).order_by("-id")[:limit])
+
+
+@dataclass(frozen=True)
+class FreeSpins:
+    count: int
+    stake: Decimal | None  # the stake of the next free spin to be played
+
+
+def free_spins_for(*, player, game: Game, at=None) -> FreeSpins:
+    """Unexpired free spins the player has on ``game`` (the next one's stake first)."""
+    at = at or timezone.now()
+    grants = FreeSpinGrant.objects.filter(player=player, game=game, remaining__gt=0).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=at)
+    )
+    total = grants.aggregate(total=Sum("remaining"))["total"] or 0
+    first = grants.order_by("expires_at", "id").values_list("stake", flat=True).first()
+    return FreeSpins(count=total, stake=first)
+
+
+def free_spins_by_game(*, player, at=None) -> dict[int, int]:
+    """{game id: free spins available} for the lobby, in one query."""
+    at = at or timezone.now()
+    rows = (
+        FreeSpinGrant.objects.filter(player=player, remaining__gt=0)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+        .values("game_id")
+        .annotate(total=Sum("remaining"))
+    )
+    return {row["game_id"]: row["total"] for row in rows}
+
+
+def win_boost_for(*, game: Game, at=None) -> Decimal:
+    """The vendor win boost (percent) active on ``game`` now; 0 when none."""
+    return Decimal(effects.win_boost_percent(game=game, at=at or timezone.now()) or 0)

@@ -1,25 +1,359 @@
-"""Game sessions: open, feed, spin, leave, idle sweep. (Being written: issue 3.)"""
+"""Game sessions: open, feed, spin, leave, idle sweep, free-spin grants.
+
+The point of the session (seeds/002): the player's account is the hot
+aggregate, so play never writes it. ``feed`` moves money account -> session
+(one account write), ``spin`` moves money only between the session and the
+house (or the promotions pot for free spins and win boosts), and ``leave``
+moves the whole session balance back in one credit. Every write to a session
+or a free-spin grant is a versioned (optimistic) update inside
+``retry_on_conflict``; every money movement is one balanced ledger transaction
+in the same database transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts import ledger, responsible
+from accounts.exceptions import DuplicateTransaction, InvalidAmount
+from accounts.models import LedgerTransaction, User, ledger_code_for_player
+from accounts.money import CENT, parse_amount
+from accounts.services import apply_to_account, audit
+from accounts.versioning import retry_on_conflict, versioned_update
+from casino.exceptions import (
+    DomainError,
+    GameUnavailable,
+    InsufficientSessionFunds,
+    InvalidStake,
+    NoFreeSpins,
+    SessionAlreadyOpen,
+    SessionClosed,
+)
+from casino.models import FreeSpinGrant, Game, GameSession, Spin
+from casino.slots import DEMO_GAMES, Machine
+from promotions import effects
+
+log = logging.getLogger(__name__)
+
+MAX_FREE_SPINS_PER_GRANT = 1000
+KEY_LENGTH = 64
 
 
-def open_session(*, player, game):
-    raise NotImplementedError
+def open_session(*, player: User, game: Game) -> GameSession:
+    """Sit the player at ``game``. At most one open session per player (a DB constraint)."""
+    responsible.check_can_play(player=player)
+    if not Game.objects.filter(pk=game.pk, is_active=True).exists():
+        raise GameUnavailable()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                session = GameSession.objects.create(player=player, game=game, last_activity_at=timezone.now())
+        except IntegrityError as exc:
+            raise SessionAlreadyOpen() from exc
+        effects.on_session_opened(session=session)
+    return session
 
 
-def feed(*, session, amount, idempotency_key):
-    raise NotImplementedError
+def feed(*, session: GameSession, amount, idempotency_key: str) -> LedgerTransaction:
+    """Move ``amount`` from the player's account into the machine (one account debit)."""
+    amount = parse_amount(amount, field="Amount to feed")
+    key = f"feed:{session.pk}:{_clean_key(idempotency_key)}"
+    responsible.check_can_play(player=session.player)
+
+    def attempt() -> LedgerTransaction:
+        with transaction.atomic():
+            if existing := ledger.find(key):
+                return existing
+            current = _reread(session)
+            if not current.is_open:
+                raise SessionClosed("This game session is closed: open a new one to play.")
+            apply_to_account(player_id=current.player_id, delta=-amount)
+            versioned_update(
+                GameSession,
+                pk=current.pk,
+                version=current.version,
+                balance=current.balance + amount,
+                total_fed=current.total_fed + amount,
+                last_activity_at=timezone.now(),
+            )
+            return ledger.post(
+                kind=LedgerTransaction.Kind.FEED,
+                idempotency_key=key,
+                entries=[(ledger_code_for_player(current.player_id), -amount), (current.ledger_code, amount)],
+                reference=current.ledger_code,
+                description=f"Fed {current.game.name}",
+            )
+
+    return retry_on_conflict(attempt)
 
 
-def spin(*, session, stake, idempotency_key):
-    raise NotImplementedError
+def spin(*, session: GameSession, stake=None, idempotency_key: str, free_spin: bool = False) -> Spin:
+    """One spin. Stake and win move only between the session and the house.
+
+    A free spin plays at the grant's stake (``stake`` is ignored), costs the
+    session nothing and is paid from the promotions pot. A replayed
+    ``idempotency_key`` returns the first spin and moves nothing.
+    """
+    raw_key = _clean_key(idempotency_key)
+    if not free_spin:
+        stake = parse_amount(stake, field="Stake")
+
+    def attempt() -> Spin:
+        with transaction.atomic():
+            if existing := Spin.objects.filter(session_id=session.pk, idempotency_key=raw_key).first():
+                return existing
+            current = _reread(session)
+            if not current.is_open:
+                raise SessionClosed("This game session is closed: no more spins.")
+            now = timezone.now()
+            if free_spin:
+                grant = _take_free_spin(player_id=current.player_id, game_id=current.game_id, at=now)
+                played = grant.stake
+                paid = Decimal("0.00")
+            else:
+                _check_stake(game=current.game, stake=stake, balance=current.balance)
+                played = paid = stake
+            outcome = Machine.for_game(current.game).spin()
+            win = outcome.win_for(played)
+            boost = _boost(game=current.game, win=win, at=now)
+            balance = current.balance - paid + win + boost
+            versioned_update(
+                GameSession,
+                pk=current.pk,
+                version=current.version,
+                balance=balance,
+                total_staked=current.total_staked + paid,
+                total_won=current.total_won + win + boost,
+                spin_count=current.spin_count + 1,
+                last_activity_at=now,
+            )
+            try:
+                with transaction.atomic():
+                    result = Spin.objects.create(
+                        session=current,
+                        idempotency_key=raw_key,
+                        stake=played,
+                        win=win,
+                        boost=boost,
+                        stops=list(outcome.stops),
+                        symbols=list(outcome.symbols),
+                        balance_after=balance,
+                        free_spin=free_spin,
+                    )
+            except IntegrityError as exc:  # the same key committed by a concurrent click: retry finds it
+                raise DuplicateTransaction(label="casino.spin", pk=raw_key) from exc
+            _post_spin(session=current, spin=result, paid=paid)
+            return result
+
+    return retry_on_conflict(attempt)
 
 
-def leave(*, session):
-    raise NotImplementedError
+def leave(
+    *,
+    session: GameSession,
+    reason: str = GameSession.CloseReason.LEFT,
+    actor: User | None = None,
+    idle_before: datetime | None = None,
+) -> GameSession:
+    """Close the session and cash its whole balance out to the account in one credit.
+
+    Safe to call twice (or concurrently): a closed session is returned as it is,
+    and the cash-out happens once. ``idle_before`` (for the idle sweep) leaves
+    the session open if it was played after that instant. ``actor`` (staff)
+    writes an audit row in the same transaction.
+    """
+
+    def attempt() -> GameSession:
+        with transaction.atomic():
+            current = _reread(session)
+            if not current.is_open:
+                return current
+            if idle_before is not None and current.last_activity_at >= idle_before:
+                return current
+            now = timezone.now()
+            amount = current.balance
+            versioned_update(
+                GameSession,
+                pk=current.pk,
+                version=current.version,
+                status=GameSession.Status.CLOSED,
+                closed_at=now,
+                close_reason=reason,
+                balance=Decimal("0.00"),
+                cashed_out=amount,
+            )
+            if amount > 0:
+                apply_to_account(player_id=current.player_id, delta=amount)
+                ledger.post(
+                    kind=LedgerTransaction.Kind.CASH_OUT,
+                    idempotency_key=f"cashout:{current.pk}",
+                    entries=[(current.ledger_code, -amount), (ledger_code_for_player(current.player_id), amount)],
+                    reference=current.ledger_code,
+                    description=f"Cash-out from {current.game.name}",
+                )
+            closed = GameSession.objects.select_related("game", "player").get(pk=current.pk)
+            if actor is not None:
+                audit(
+                    actor=actor,
+                    action="session.close_and_cash_out",
+                    target=closed.ledger_code,
+                    player=closed.player_id,
+                    cashed_out=str(amount),
+                    reason=reason,
+                )
+            effects.on_session_closed(session=closed)
+            _enqueue_payouts(closed.player_id)
+            return closed
+
+    return retry_on_conflict(attempt)
 
 
-def close_idle_sessions(*, idle_for):
-    raise NotImplementedError
+def close_idle_sessions(*, idle_for: timedelta) -> list[GameSession]:
+    """Close and cash out every open session with no activity for ``idle_for``.
+
+    Each session is its own transaction; one that cannot be closed now (e.g.
+    retries exhausted) is logged and left for the next run.
+    """
+    cutoff = timezone.now() - idle_for
+    candidates = GameSession.objects.filter(status=GameSession.Status.OPEN, last_activity_at__lt=cutoff)
+    closed = []
+    for session_id in candidates.order_by("id").values_list("id", flat=True):
+        try:
+            result = leave(session=GameSession(pk=session_id), reason=GameSession.CloseReason.IDLE, idle_before=cutoff)
+        except DomainError:
+            log.exception("could not close idle session %s; the next sweep retries", session_id)
+            continue
+        if not result.is_open and result.close_reason == GameSession.CloseReason.IDLE:
+            closed.append(result)
+    return closed
 
 
-def grant_free_spins(*, player, game, count, stake, source_key, description=""):
-    raise NotImplementedError
+def grant_free_spins(
+    *,
+    player: User,
+    game: Game,
+    count: int,
+    stake,
+    source_key: str,
+    description: str = "",
+    expires_at: datetime | None = None,
+) -> FreeSpinGrant:
+    """Give ``count`` free spins at ``stake`` on ``game``; made once per ``source_key``."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_FREE_SPINS_PER_GRANT:
+        raise InvalidAmount(f"Free spins: give 1 to {MAX_FREE_SPINS_PER_GRANT}.")
+    stake = parse_amount(stake, field="Free spin stake")
+    if not source_key:
+        raise ValueError("grant_free_spins needs a source_key")
+    if existing := FreeSpinGrant.objects.filter(source_key=source_key).first():
+        return existing
+    try:
+        with transaction.atomic():
+            return FreeSpinGrant.objects.create(
+                player=player,
+                game=game,
+                stake=stake,
+                granted=count,
+                remaining=count,
+                source_key=source_key[:200],
+                description=description[:200],
+                expires_at=expires_at,
+            )
+    except IntegrityError:
+        return FreeSpinGrant.objects.get(source_key=source_key)
+
+
+def load_demo_games() -> list[Game]:
+    """Create or update the demo machines from ``casino.slots.DEMO_GAMES`` (for seed_demo and tests)."""
+    games = []
+    for data in DEMO_GAMES:
+        Machine.from_data(data["reels"], data["paytable"])  # never install an unplayable machine
+        defaults = {k: v for k, v in data.items() if k != "slug"}
+        game, _ = Game.objects.update_or_create(slug=data["slug"], defaults=defaults)
+        games.append(game)
+    return games
+
+
+# --- internals ---------------------------------------------------------------
+def _clean_key(idempotency_key) -> str:
+    key = str(idempotency_key or "").strip()
+    if not key:
+        raise DomainError("This form has expired: reload the page and try again.")
+    return key[:KEY_LENGTH]
+
+
+def _reread(session: GameSession) -> GameSession:
+    """The session as committed now (callers may hold a stale instance)."""
+    return GameSession.objects.select_related("game").get(pk=session.pk)
+
+
+def _check_stake(*, game: Game, stake: Decimal, balance: Decimal) -> None:
+    if not game.min_stake <= stake <= game.max_stake:
+        raise InvalidStake(f"The stake on {game.name} must be between {game.min_stake} and {game.max_stake}.")
+    if stake > balance:
+        raise InsufficientSessionFunds(
+            f"Not enough money in the machine for a {stake} stake (it holds {balance}). Feed it first."
+        )
+
+
+def _take_free_spin(*, player_id: int, game_id: int, at: datetime) -> FreeSpinGrant:
+    grant = (
+        FreeSpinGrant.objects.filter(player_id=player_id, game_id=game_id, remaining__gt=0)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+        .order_by("expires_at", "id")
+        .first()
+    )
+    if grant is None:
+        raise NoFreeSpins()
+    versioned_update(FreeSpinGrant, pk=grant.pk, version=grant.version, remaining=grant.remaining - 1)
+    return grant
+
+
+def _boost(*, game: Game, win: Decimal, at: datetime) -> Decimal:
+    if win <= 0:
+        return Decimal("0.00")
+    percent = Decimal(effects.win_boost_percent(game=game, at=at) or 0)
+    if percent <= 0:
+        return Decimal("0.00")
+    return (win * percent / 100).quantize(CENT, rounding=ROUND_DOWN)
+
+
+def _post_spin(*, session: GameSession, spin: Spin, paid: Decimal) -> None:
+    """The spin's ledger transaction: stake to the house, win from the house
+    (from the promotions pot on a free spin), boost from the promotions pot.
+    Legs are kept separate so the statement shows stake and win."""
+    code = session.ledger_code
+    win_source = ledger.SYSTEM_PROMOTIONS if spin.free_spin else ledger.SYSTEM_HOUSE
+    entries = [
+        (code, -paid),
+        (ledger.SYSTEM_HOUSE, paid),
+        (win_source, -spin.win),
+        (code, spin.win),
+        (ledger.SYSTEM_PROMOTIONS, -spin.boost),
+        (code, spin.boost),
+    ]
+    if all(amount == 0 for _, amount in entries):
+        return  # a losing free spin moves no money; the Spin row records it
+    ledger.post(
+        kind=LedgerTransaction.Kind.SPIN,
+        idempotency_key=f"spin:{session.pk}:{spin.idempotency_key}",
+        entries=entries,
+        reference=f"spin:{spin.pk}",
+        description=f"{'Free spin' if spin.free_spin else 'Spin'} on {session.game.name}",
+    )
+
+
+def _enqueue_payouts(player_id: int) -> None:
+    """After commit, pay the player's queued sportsbet payouts (they just left the machine).
+
+    ``robust``: the cash-out is committed by then; failing to enqueue must not
+    turn it into an error page. The beat sweep (``sweep_payouts``) re-enqueues.
+    """
+    from casino.tasks import pay_out_player
+
+    transaction.on_commit(lambda: pay_out_player.delay(player_id), robust=True)

@@ -1,28 +1,210 @@
-"""Lobby, game and session pages (filled in by the game-session work)."""
+"""Lobby, game pages and slot sessions (open, feed, spin, leave, history).
 
+The session page is one template with a ``play`` partial: spin and feed posts
+re-render just that partial for htmx (new reels, win, balance, history and
+fresh one-time keys), or redirect back to the page for a plain form post.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
-from django.shortcuts import render
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts.selectors import balance_of
+from casino import selectors, services
+from casino.exceptions import DomainError, SessionAlreadyOpen
+from casino.forms.games import FeedForm, FreeSpinForm, SpinForm
+from casino.slots import Machine, icon, percent
+from promotions.selectors import active_promotions_for_games
+
+SESSIONS_PAGE_SIZE = 20
 
 
 @login_required
+@require_http_methods(["GET"])
 def lobby(request):
-    return render(request, "casino/lobby.html", {})
+    games = list(selectors.active_games())
+    promotions = active_promotions_for_games(games)
+    free_spins = selectors.free_spins_by_game(player=request.user)
+    rows = [
+        {
+            "game": game,
+            "rtp": percent(Machine.for_game(game).rtp),
+            "promotions": promotions.get(game.pk, []),
+            "free_spins": free_spins.get(game.pk, 0),
+        }
+        for game in games
+    ]
+    ctx = {
+        "rows": rows,
+        "balance": balance_of(player=request.user),
+        "open_session": selectors.open_session_for(player=request.user),
+    }
+    return render(request, "casino/lobby.html", ctx)
 
 
 @login_required
+@require_http_methods(["GET"])
 def game_detail(request, slug):
-    raise Http404
+    game = get_object_or_404(selectors.active_games(), slug=slug)
+    machine = Machine.for_game(game)
+    ctx = {
+        "game": game,
+        "rtp": percent(machine.rtp),
+        "hit_frequency": percent(machine.hit_frequency),
+        "rules": [
+            {"icons": [icon(s) for s in rule.line], "pays": rule.pays, "odds": _one_in(p)}
+            for rule, p in machine.rule_probabilities()
+        ],
+        "strips": [[icon(s) for s in strip] for strip in machine.reels],
+        "promotions": active_promotions_for_games([game]).get(game.pk, []),
+        "free_spins": selectors.free_spins_for(player=request.user, game=game),
+        "open_session": selectors.open_session_for(player=request.user),
+    }
+    return render(request, "casino/game.html", ctx)
 
 
 @login_required
+@require_http_methods(["POST"])
+def session_open(request, slug):
+    game = get_object_or_404(selectors.active_games(), slug=slug)
+    try:
+        session = services.open_session(player=request.user, game=game)
+    except SessionAlreadyOpen as exc:
+        messages.error(request, exc.message)
+        current = selectors.open_session_for(player=request.user)
+        return redirect(current or "lobby")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(game)
+    messages.success(request, f"Session opened on {game.name}. Feed the machine to play.")
+    return redirect(session)
+
+
+@login_required
+@require_http_methods(["GET"])
+def session_history(request):
+    page = Paginator(selectors.sessions_of(player=request.user), SESSIONS_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "casino/sessions.html", {"page": page})
+
+
+@login_required
+@require_http_methods(["GET"])
+@vary_on_headers("HX-Request")
 def session_detail(request, pk):
-    raise Http404
+    session = get_object_or_404(selectors.session_of(player=request.user, pk=pk))
+    return _render_play(request, session)
+
+
+@login_required
+@require_http_methods(["POST"])
+@vary_on_headers("HX-Request")
+def session_spin(request, pk):
+    session = get_object_or_404(selectors.session_of(player=request.user, pk=pk))
+    free = bool(request.POST.get("free_spin"))
+    form = FreeSpinForm(request.POST, prefix="free") if free else SpinForm(request.POST, prefix="spin")
+    if form.is_valid():
+        try:
+            spin = services.spin(
+                session=session,
+                stake=form.cleaned_data.get("stake"),
+                idempotency_key=form.cleaned_data["idempotency_key"],
+                free_spin=free,
+            )
+        except DomainError as exc:
+            form.add_error("stake" if "stake" in form.fields else None, exc.message)
+        else:
+            if not request.htmx:
+                return redirect(session)
+            # A fresh form (and key) for the next spin, keeping the chosen stake.
+            stake = session.game.min_stake if spin.free_spin else spin.stake
+            return _render_play(request, session, spin_form=SpinForm(prefix="spin", initial={"stake": stake}))
+    forms = {"free_form": form} if free else {"spin_form": form}
+    return _render_play(request, session, status=422, **forms)
+
+
+@login_required
+@require_http_methods(["POST"])
+@vary_on_headers("HX-Request")
+def session_feed(request, pk):
+    session = get_object_or_404(selectors.session_of(player=request.user, pk=pk))
+    form = FeedForm(request.POST, prefix="feed")
+    if form.is_valid():
+        try:
+            services.feed(
+                session=session,
+                amount=form.cleaned_data["amount"],
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+        except DomainError as exc:
+            form.add_error("amount", exc.message)
+        else:
+            messages.success(request, f"Fed {form.cleaned_data['amount']} into the machine.")
+            if not request.htmx:
+                return redirect(session)
+            return _render_play(request, session)
+    return _render_play(request, session, feed_form=form, status=422)
+
+
+@login_required
+@require_http_methods(["POST"])
+def session_leave(request, pk):
+    session = get_object_or_404(selectors.session_of(player=request.user, pk=pk))
+    if not session.is_open:
+        messages.info(request, "This session is already closed.")
+    else:
+        try:
+            closed = services.leave(session=session)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Cashed out {closed.cashed_out} to your account.")
+    url = session.get_absolute_url()
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _render_play(request, session, *, status: int = 200, spin_form=None, free_form=None, feed_form=None):
+    session.refresh_from_db()
+    spins = selectors.recent_spins(session=session)
+    for spin in spins:
+        spin.icons = [icon(s) for s in spin.symbols]
+    last = spins[0] if spins else None
+    ctx = {
+        "session": session,
+        "game": session.game,
+        "spins": spins,
+        "last_spin": last,
+        "reels": [icon(s) for s in last.symbols] if last else ["?"] * len(session.game.reels),
+        "account_balance": balance_of(player=request.user),
+        "free_spins": selectors.free_spins_for(player=request.user, game=session.game),
+        "win_boost": selectors.win_boost_for(game=session.game),
+        "spin_form": spin_form or SpinForm(prefix="spin", initial={"stake": session.game.min_stake}),
+        "free_form": free_form or FreeSpinForm(prefix="free"),
+        "feed_form": feed_form or FeedForm(prefix="feed"),
+    }
+    template = "casino/session.html#play" if request.htmx else "casino/session.html"
+    return render(request, template, ctx, status=status)
+
+
+def _one_in(probability) -> str:
+    if probability == 0:
+        return "never"
+    return f"1 in {round(1 / probability):,}"
 
 
 urlpatterns = [
     path("", lobby, name="lobby"),
     path("games/<slug:slug>/", game_detail, name="game_detail"),
+    path("games/<slug:slug>/play/", session_open, name="session_open"),
+    path("sessions/", session_history, name="session_history"),
     path("sessions/<int:pk>/", session_detail, name="session_detail"),
+    path("sessions/<int:pk>/spin/", session_spin, name="session_spin"),
+    path("sessions/<int:pk>/feed/", session_feed, name="session_feed"),
+    path("sessions/<int:pk>/leave/", session_leave, name="session_leave"),
 ]

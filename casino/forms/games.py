@@ -1,0 +1,52 @@
+"""Forms for playing slot sessions and for editing games in the admin."""
+
+from __future__ import annotations
+
+from django import forms
+
+from accounts.forms import IdempotentForm, MoneyField
+from casino.models import Game
+from casino.slots import PaytableError, validate
+
+
+class SpinForm(IdempotentForm):
+    """A paid spin. The hidden key is fresh per render, so a double-submit spins once."""
+
+    stake = MoneyField(label="Stake")
+
+
+class FreeSpinForm(IdempotentForm):
+    """A free spin at the grant's stake: only the key."""
+
+
+class FeedForm(IdempotentForm):
+    amount = MoneyField(label="Amount to feed")
+
+
+class GameAdminForm(forms.ModelForm):
+    """Reels and paytable are validated by ``casino.slots`` (which also bounds the RTP)."""
+
+    class Meta:
+        model = Game
+        fields = ["slug", "name", "vendor", "description", "min_stake", "max_stake", "reels", "paytable", "is_active"]
+        help_texts = {
+            "reels": 'A list of 3-5 reel strips, e.g. [["cherry", "bell", "seven"], [...], [...]].',
+            "paytable": 'Rules like {"line": ["seven", "seven", "seven"], "pays": 100}; "*" matches any symbol; '
+            "the highest-paying matching rule pays (pays = whole multiple of the stake).",
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        low, high = cleaned.get("min_stake"), cleaned.get("max_stake")
+        if low is not None and low <= 0:
+            self.add_error("min_stake", "The minimum stake must be more than zero.")
+        if low is not None and high is not None and high < low:
+            self.add_error("max_stake", "The maximum stake must be at least the minimum stake.")
+        if "reels" in cleaned and "paytable" in cleaned:
+            try:
+                self.machine = validate(cleaned["reels"], cleaned["paytable"])
+            except PaytableError as exc:
+                for field, messages in exc.errors.items():
+                    for message in messages:
+                        self.add_error(field, message)
+        return cleaned
