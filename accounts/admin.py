@@ -1,5 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from accounts import activity
 
 from accounts.models import Account, AuditLog, LedgerEntry, LedgerTransaction, User
 
@@ -34,6 +40,45 @@ class UserAdmin(BaseUserAdmin):
     def balance(self, obj):
         account = getattr(obj, "account", None)
         return account.balance if account else "—"
+
+    @admin.display(description="Activity")
+    def activity_link(self, obj):
+        return format_html('<a href="{}">Aggregate activity</a>', reverse("admin:accounts_user_activity", args=[obj.pk]))
+
+    def get_list_display(self, request):
+        return (*super().get_list_display(request), "activity_link")
+
+    def get_urls(self):
+        extra = [
+            path(
+                "<int:user_id>/activity/",
+                self.admin_site.admin_view(self.activity_view),
+                name="accounts_user_activity",
+            )
+        ]
+        return extra + super().get_urls()
+
+    def activity_view(self, request, user_id: int):
+        """Aggregate activity: the account's writes over time next to sessions and conflicts."""
+        player = get_object_or_404(User, pk=user_id)
+        if not self.has_view_permission(request, player):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        try:
+            hours = max(1, min(int(request.GET.get("hours", 24)), 24 * 31))
+        except ValueError:
+            hours = 24
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Aggregate activity: {player.username}",
+            "player": player,
+            "hours": hours,
+            "timeline": activity.player_timeline(player=player, hours=hours),
+            "counters": activity.counters_by_aggregate(),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/accounts/user/activity.html", context)
 
 
 @admin.register(Account)
