@@ -122,3 +122,6 @@ class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("action",)
     search_fields = ("target", "actor__username")
     readonly_fields = ("actor", "action", "target", "details", "created_at")
+
+
+from accounts import admin_responsible  # noqa: E402, F401 - registers the responsible-gaming admins

@@ -50,3 +50,19 @@ class DuplicateTransaction(ConcurrencyConflict):
 class PlayerBlocked(DomainError):
     default_message = "Your account cannot do that right now."
     status_code = 403
+
+
+class DepositLimitExceeded(DomainError):
+    """A deposit would take the player past one of their own deposit limits."""
+
+    default_message = "That deposit is over your deposit limit."
+    status_code = 409
+
+    def __init__(self, message: str | None = None, *, remaining=None, period: str = ""):
+        self.remaining = remaining
+        self.period = period
+        super().__init__(message)
+
+
+class InvalidExclusionPeriod(DomainError):
+    default_message = "Choose one of the offered periods."

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from accounts import views
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("wallet/deposit/", views.deposit, name="deposit"),
     path("wallet/withdraw/", views.withdraw, name="withdraw"),
     path("wallet/statement/", views.statement, name="statement"),
+    path("", include("accounts.views_responsible")),
 ]
