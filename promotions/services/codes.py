@@ -425,7 +425,9 @@ def _redeem_with_code_lock(*, player: User, code: str) -> Redemption:
 
     def attempt() -> Redemption:
         with transaction.atomic():
-            locked = PromotionCode.objects.select_for_update(of=("self",)).select_related("free_spins_game").get(pk=promo.pk)
+            locked = (
+                PromotionCode.objects.select_for_update(of=("self",)).select_related("free_spins_game").get(pk=promo.pk)
+            )
             if locked.limit is not None and Redemption.objects.filter(code_id=locked.pk).count() >= locked.limit:
                 raise LimitReached(f"The code {locked.code} has been fully redeemed.")
             redemption = _insert_redemption(promo=locked, player=player)

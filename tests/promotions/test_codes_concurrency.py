@@ -46,7 +46,7 @@ def storm(players: list[User], code: str, *, threads: int = THREADS, redeem=serv
 
 
 def test_storm_unlimited_code_500_players_32_threads(assert_reconciles):
-    """Proves: 500 concurrent redemptions of one unlimited code all succeed, none twice, the code row is never written."""
+    """Proves: 500 concurrent redemptions of one unlimited code all succeed, none twice, the code row never written."""
     promo = make_code(code="STORM", bonus_amount=Decimal("5.00"))
     players = make_players(500, "storm")
     before = code_row_stamp(promo)
@@ -59,7 +59,8 @@ def test_storm_unlimited_code_500_players_32_threads(assert_reconciles):
     dupes = Redemption.objects.values("code", "player").annotate(n=Count("id")).filter(n__gt=1)
     assert not dupes.exists()
     assert code_row_stamp(promo) == before  # same xmin, updated_at and version: no write to the code row
-    assert LedgerTransaction.objects.filter(kind="redemption", idempotency_key__startswith="redemption:STORM:").count() == 500
+    rewards = LedgerTransaction.objects.filter(kind="redemption", idempotency_key__startswith="redemption:STORM:")
+    assert rewards.count() == 500
     assert ledger_balance(ledger.SYSTEM_PROMOTIONS) == Decimal("-2500.00")
     assert {balance_of(player=p) for p in players} == {Decimal("5.00")}
     assert_reconciles()
@@ -139,7 +140,7 @@ def test_same_player_strict_code_from_16_threads(player):
 
 
 def test_code_lock_baseline_is_strict_too():
-    """Proves: the benchmark baseline (one row lock on the code) is correct, so the benchmark compares like with like."""
+    """Proves: the benchmark baseline (one row lock on the code) is correct, so benchmarks compare like with like."""
     promo = make_code(code="BASE20", limit_policy="overbook", limit=20)
     players = make_players(60, "base")
 
