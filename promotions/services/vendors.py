@@ -171,7 +171,7 @@ def _parse_percent(value) -> Decimal:
     return percent.quantize(Decimal("0.01"))
 
 
-def _clean_window(starts_at, ends_at, *, now: datetime, started: datetime | None = None) -> tuple[datetime, datetime]:
+def validate_window(starts_at, ends_at, *, now: datetime, started: datetime | None = None) -> tuple[datetime, datetime]:
     if not isinstance(starts_at, datetime) or not isinstance(ends_at, datetime):
         raise InvalidPromotion("Give the promotion a start and an end.")
     if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
@@ -231,7 +231,7 @@ def add_vendor_promotion(
 
     def attempt() -> VendorPromotion:
         now = timezone.now()
-        start, end = _clean_window(starts_at, ends_at, now=now)
+        start, end = validate_window(starts_at, ends_at, now=now)
         with transaction.atomic():
             current, _ = _load(vendor.pk, now=now)
             check_invariants(kind=kind, starts_at=start, ends_at=end, others=_others(current, start, end))
@@ -264,7 +264,7 @@ def update_vendor_promotion_window(
             merged.update({k: v for k, v in params.items() if v is not None})
             cleaned = clean_params(promo.kind, merged)
             started = promo.starts_at if promo.starts_at <= now else None
-            start, end = _clean_window(starts_at, ends_at, now=now, started=started)
+            start, end = validate_window(starts_at, ends_at, now=now, started=started)
             others = _others(current, start, end, exclude=promo.pk)
             check_invariants(kind=promo.kind, starts_at=start, ends_at=end, others=others)
             _bump(current)
