@@ -1,0 +1,114 @@
+"""The Responsible gaming page: plain posts and htmx, errors as 422, never a 500."""
+
+from decimal import Decimal
+
+import pytest
+
+from accounts import responsible, selectors
+from accounts.models import SelfExclusion
+
+D = Decimal
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def test_page_requires_login(client, db):
+    response = client.get("/responsible/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_page_shows_limits_and_status(player_client, player):
+    responsible.set_deposit_limits(player=player, daily=D("50"))
+    response = player_client.get("/responsible/")
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "<title>Responsible gaming" in content and 'data-testid="limit-daily"' in content
+    assert "50.00" in content and "Active" in content
+
+
+def test_wallet_links_to_the_page(player_client):
+    assert b'href="/responsible/"' in player_client.get("/wallet/").content
+
+
+def test_setting_limits_by_plain_post_and_htmx(player_client, player):
+    response = player_client.post("/responsible/limits/", {"daily": "100", "weekly": "", "monthly": ""})
+    assert response.status_code == 302
+    assert responsible.limit_statuses(player=player)[0].limit == D("100")
+
+    response = player_client.post("/responsible/limits/", {"daily": "300", "weekly": "", "monthly": ""}, **HTMX)
+    assert response.status_code == 200
+    assert b'id="rg"' in response.content and b"<html" not in response.content
+    daily = responsible.limit_statuses(player=player)[0]
+    assert daily.limit == D("100") and daily.pending == D("300")
+    assert "rises to 300.00" in response.headers["HX-Trigger"]
+
+
+def test_deposit_over_the_limit_shows_the_allowance_on_the_wallet_form(player_client, player):
+    responsible.set_deposit_limits(player=player, daily=D("120"))  # 100 already deposited by the factory
+    response = player_client.post("/wallet/deposit/", {"deposit-amount": "50", "deposit-idempotency_key": "k1"})
+    assert response.status_code == 422
+    assert b"you can deposit up to 20.00 now" in response.content
+    assert selectors.balance_of(player=player) == D("100.00")
+
+
+@pytest.mark.parametrize("value", ["-5", "1e2", "abc", "12.345", "1,000", "NaN"])
+def test_bad_limit_input_is_a_form_error(player_client, player, value):
+    response = player_client.post("/responsible/limits/", {"daily": value}, **HTMX)
+    assert response.status_code == 422
+    assert b'class="errorlist' in response.content
+    assert responsible.limit_statuses(player=player)[0].limit is None
+
+
+def test_take_a_break_blocks_deposits_from_the_wallet(player_client, player):
+    response = player_client.post("/responsible/break/", {"days": "7"})
+    assert response.status_code == 302
+    assert SelfExclusion.objects.get(player=player).kind == SelfExclusion.Kind.BREAK
+    response = player_client.post("/wallet/deposit/", {"deposit-amount": "10", "deposit-idempotency_key": "k"})
+    assert response.status_code == 422 and b"on a break" in response.content
+    page = player_client.get("/responsible/").content.decode()
+    assert "Take a break" in page and "Nobody can end this early" in page
+
+
+@pytest.mark.parametrize("data", [{"days": "3"}, {"days": ""}, {}, {"days": "1; DROP TABLE"}])
+def test_break_with_a_bad_period_is_a_form_error(player_client, player, data):
+    response = player_client.post("/responsible/break/", data, **HTMX)
+    assert response.status_code == 422
+    assert not SelfExclusion.objects.filter(player=player).exists()
+
+
+def test_self_exclusion_needs_confirmation(player_client, player):
+    response = player_client.post("/responsible/exclude/", {"days": "30"}, **HTMX)
+    assert response.status_code == 422 and b"This field is required" in response.content
+    assert not SelfExclusion.objects.exists()
+    response = player_client.post("/responsible/exclude/", {"days": "30", "confirm": "on"}, **HTMX)
+    assert response.status_code == 200 and b"Self-exclusion" in response.content
+    assert SelfExclusion.objects.get(player=player).kind == SelfExclusion.Kind.EXCLUSION
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("post", "/responsible/"),
+        ("get", "/responsible/limits/"),
+        ("get", "/responsible/break/"),
+        ("get", "/responsible/exclude/"),
+        ("put", "/responsible/reality-check/"),
+        ("delete", "/responsible/limits/"),
+    ],
+)
+def test_wrong_methods_are_405(player_client, method, url):
+    assert getattr(player_client, method)(url).status_code == 405
+
+
+def test_staff_see_exclusions_in_the_admin_but_cannot_lift_them(client, staff, player):
+    exclusion = responsible.self_exclude(player=player, days=365)
+    client.force_login(staff)  # a superuser: not even they can change or delete it
+    listing = client.get("/admin/accounts/selfexclusion/?active=yes")
+    assert listing.status_code == 200 and player.username.encode() in listing.content
+    change_url = f"/admin/accounts/selfexclusion/{exclusion.pk}/change/"
+    page = client.get(change_url)
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    assert client.post(change_url, {"ends_at_0": "2000-01-01", "ends_at_1": "00:00"}).status_code == 403
+    assert client.post(f"/admin/accounts/selfexclusion/{exclusion.pk}/delete/", {"post": "yes"}).status_code == 403
+    exclusion.refresh_from_db()
+    assert exclusion.is_active()
+    assert client.get("/admin/accounts/responsiblegamingprofile/").status_code == 200
