@@ -438,24 +438,38 @@ def _redeem_with_code_lock(*, player: User, code: str) -> Redemption:
 
 
 # --- demo data ----------------------------------------------------------------------------------
-DEMO_CODE = "WELCOME10"
+DEMO_BONUS_CODE = "WELCOME10"
+DEMO_SPINS_CODE = "SPINS20"
+
+
+def _ensure_code(code: str, **kwargs) -> PromotionCode:
+    existing = PromotionCode.objects.alias(code_upper=Upper("code")).filter(code_upper=code).first()
+    if existing is not None:
+        return existing
+    now = timezone.now()
+    try:
+        return issue_code(
+            code=code, starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=365), campaign="demo", **kwargs
+        )
+    except InvalidCode:  # issued concurrently by another seeder
+        return PromotionCode.objects.get(code=code)
 
 
 def ensure_demo_codes() -> list[PromotionCode]:
-    """Idempotent: the WELCOME10 bonus code (10.00, unlimited, active for a year)."""
-    existing = PromotionCode.objects.alias(code_upper=Upper("code")).filter(code_upper=DEMO_CODE).first()
-    if existing is not None:
-        return [existing]
-    now = timezone.now()
-    try:
-        promo = issue_code(
-            code=DEMO_CODE,
-            reward_kind=Reward.BONUS,
-            bonus_amount=Decimal("10.00"),
-            starts_at=now - timedelta(days=1),
-            ends_at=now + timedelta(days=365),
-            campaign="demo",
+    """Idempotent demo codes: WELCOME10 (10.00 bonus, unlimited, for a year) and, once a
+    game exists, SPINS20 (20 free spins at the first active game's minimum stake)."""
+    codes = [_ensure_code(DEMO_BONUS_CODE, reward_kind=Reward.BONUS, bonus_amount=Decimal("10.00"))]
+    from casino.models import Game
+
+    game = Game.objects.filter(is_active=True).order_by("name").first()
+    if game is not None:
+        codes.append(
+            _ensure_code(
+                DEMO_SPINS_CODE,
+                reward_kind=Reward.FREE_SPINS,
+                free_spins_game=game,
+                free_spins_count=20,
+                free_spin_stake=game.min_stake,
+            )
         )
-    except InvalidCode:  # issued concurrently by another seeder
-        promo = PromotionCode.objects.get(code=DEMO_CODE)
-    return [promo]
+    return codes

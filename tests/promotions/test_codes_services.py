@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts import ledger
 from accounts.models import AuditLog
 from accounts.selectors import balance_of, ledger_balance
+from casino.models import FreeSpinGrant, Game
 from promotions import services
 from promotions.exceptions import AlreadyRedeemed, CodeNotActive, InvalidCode, LimitReached, UnknownCode
 from promotions.models import LimitToken, PromotionCode, Redemption
@@ -300,3 +301,83 @@ def test_ensure_demo_codes_is_idempotent(player):
     assert PromotionCode.objects.filter(code="WELCOME10").count() == 1
     services.redeem(player=player, code="welcome10")
     assert balance_of(player=player) == Decimal("110.00")
+
+
+# --- free spins -----------------------------------------------------------------------------------
+@pytest.fixture
+def game(db):
+    return Game.objects.create(
+        slug="code-slot",
+        name="Code Slot",
+        min_stake=Decimal("0.10"),
+        max_stake=Decimal("5.00"),
+        reels=[["cherry", "lemon"]] * 3,
+        paytable=[{"line": ["cherry", "cherry", "cherry"], "pays": 4}],
+    )
+
+
+def spins_code(game, **overrides):
+    kwargs = {
+        "code": "SPINS",
+        "reward_kind": "free_spins",
+        "bonus_amount": None,
+        "free_spins_game": game,
+        "free_spins_count": 20,
+        "free_spin_stake": Decimal("0.50"),
+    }
+    return make_code(**{**kwargs, **overrides})
+
+
+def test_redeem_free_spins_grants_them_once_with_the_redemption_key(player, game, assert_reconciles):
+    promo = spins_code(game)
+    redemption = services.redeem(player=player, code="spins")
+    assert (redemption.reward_kind, redemption.free_spins_count, redemption.bonus_amount) == (
+        "free_spins",
+        20,
+        Decimal("0.00"),
+    )
+    grant = FreeSpinGrant.objects.get(source_key=f"redemption:SPINS:{player.pk}")
+    assert (grant.player, grant.game, grant.granted, grant.remaining, grant.stake) == (
+        player,
+        game,
+        20,
+        20,
+        Decimal("0.50"),
+    )
+    assert balance_of(player=player) == Decimal("100.00")  # spins, not money, until they are played
+    with pytest.raises(AlreadyRedeemed):
+        services.redeem(player=player, code="SPINS")
+    assert FreeSpinGrant.objects.filter(player=player).count() == 1
+    assert promo.reward_text == "20 free spins of 0.50 on Code Slot"
+    assert_reconciles()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"free_spins_game": None}, "needs a game"),
+        ({"free_spins_count": 0}, "between 1 and"),
+        ({"free_spins_count": 1001}, "between 1 and"),
+        ({"free_spin_stake": None}, "stake per spin"),
+        ({"free_spin_stake": Decimal("9.00")}, "between 0.10 and 5.00"),
+        ({"bonus_amount": Decimal("5.00")}, "leave the bonus amount empty"),
+    ],
+)
+def test_free_spins_code_is_validated(game, overrides, message):
+    with pytest.raises(InvalidCode, match=message):
+        spins_code(game, **overrides)
+
+
+def test_free_spins_code_needs_an_active_game(game):
+    game.is_active = False
+    game.save(update_fields=["is_active"])
+    with pytest.raises(InvalidCode, match="not active"):
+        spins_code(game)
+
+
+def test_ensure_demo_codes_adds_a_free_spins_code_when_a_game_exists(game):
+    codes = ensure_demo_codes()
+    assert [c.code for c in codes] == ["WELCOME10", "SPINS20"]
+    assert [c.code for c in ensure_demo_codes()] == ["WELCOME10", "SPINS20"]
+    spins = PromotionCode.objects.get(code="SPINS20")
+    assert (spins.free_spins_game, spins.free_spins_count, spins.free_spin_stake) == (game, 20, game.min_stake)
