@@ -26,6 +26,7 @@ def test_redeem_a_code_on_the_wallet_then_again(page):
     expect(page.get_by_test_id("redeem-balance")).to_have_text("110.00")
     expect(page.get_by_test_id("balance")).to_have_text("110.00")  # the wallet's balance card, swapped out of band
     expect(page.get_by_test_id("redemptions")).to_contain_text("WELCOME10")
+    expect(page.locator("#statement")).to_contain_text("Promotion code reward")  # the statement reloads too
     expect(page.get_by_label("Promotion code")).to_have_value("")
     screenshot(page, "codes_redeemed")
 
