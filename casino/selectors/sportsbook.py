@@ -21,6 +21,7 @@ __all__ = [
     "players_due_payout",
     "queued_liability",
     "queued_payout_total",
+    "selection_for_bet",
     "selection_for_slip",
     "upcoming_events",
 ]
@@ -59,6 +60,15 @@ def selection_for_slip(*, pk) -> Selection | None:
         .filter(pk=pk, market__event__status=SportEvent.Status.OPEN, market__event__starts_at__gt=timezone.now())
         .first()
     )
+
+
+def selection_for_bet(*, pk) -> Selection | None:
+    """Any selection by id (the service says whether it still takes bets)."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        return None
+    return Selection.objects.select_related("market__event").filter(pk=pk).first()
 
 
 def _bets() -> QuerySet[Sportsbet]:
