@@ -1,1 +1,250 @@
-"""Admin for sports events, bets, payouts (issue 4)."""
+"""Admin for sports events, bets and the payout queue (issue 4).
+
+Events are edited with their markets inline (and a market's selections inline
+on the market page; Django admin has no nested inlines). Settling is a page
+per event (``Settle`` button / action) that calls ``settle_event`` and writes
+an audit row. Bets and payouts are read-only: money moves only via services.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from accounts.exceptions import DomainError
+from accounts.models import User
+from accounts.services import audit
+from casino import selectors, services
+from casino.forms.sportsbook import SettleEventForm
+from casino.models import Market, Payout, Selection, SportEvent, Sportsbet
+
+
+class MarketInline(admin.TabularInline):
+    model = Market
+    extra = 1
+    fields = ("name", "max_stake")
+    show_change_link = True
+
+
+class SelectionInline(admin.TabularInline):
+    model = Selection
+    extra = 3
+    fields = ("name", "odds", "result")
+    readonly_fields = ("result",)
+
+
+class SettledReadOnly:
+    """Once an event is settled its markets, selections and odds are history."""
+
+    def _settled(self, obj) -> bool:
+        event = obj if isinstance(obj, SportEvent) else getattr(obj, "event", None)
+        return bool(event and event.status == SportEvent.Status.SETTLED)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not self._settled(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        # A market with bets is PROTECTed by the bets anyway; no deleting history.
+        return super().has_delete_permission(request, obj) and not self._settled(obj)
+
+
+class SettledInline(SettledReadOnly):
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and not self._settled(obj)
+
+
+class SettledMarketInline(SettledInline, MarketInline):
+    pass
+
+
+class SettledSelectionInline(SettledInline, SelectionInline):
+    pass
+
+
+@admin.register(SportEvent)
+class SportEventAdmin(SettledReadOnly, admin.ModelAdmin):
+    list_display = ("name", "sport", "starts_at", "status", "bet_count", "settle_link")
+    list_filter = ("status", "sport")
+    search_fields = ("name",)
+    date_hierarchy = "starts_at"
+    fields = ("name", "sport", "starts_at", "status", "settled_at")
+    readonly_fields = ("status", "settled_at")
+    inlines = [SettledMarketInline]
+    actions = ["settle_selected"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_bets=Count("markets__selections__bets"))
+
+    @admin.display(description="Bets", ordering="_bets")
+    def bet_count(self, obj):
+        return obj._bets
+
+    @admin.display(description="Settle")
+    def settle_link(self, obj):
+        if obj.status != SportEvent.Status.OPEN:
+            return "settled"
+        return format_html(
+            '<a class="button" href="{}">Settle…</a>', reverse("admin:casino_sportevent_settle", args=[obj.pk])
+        )
+
+    @admin.action(description="Settle the selected event (enter the result)", permissions=["change"])
+    def settle_selected(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Settle one event at a time: pick exactly one.", messages.WARNING)
+            return None
+        return HttpResponseRedirect(reverse("admin:casino_sportevent_settle", args=[queryset.get().pk]))
+
+    def get_urls(self):
+        urls = [
+            path("<int:pk>/settle/", self.admin_site.admin_view(self.settle_view), name="casino_sportevent_settle"),
+        ]
+        return urls + super().get_urls()
+
+    def settle_view(self, request, pk):
+        """Pick each market's winner (or void) and settle: once, whatever the number of tabs."""
+        event = get_object_or_404(SportEvent, pk=pk)
+        if not admin.ModelAdmin.has_change_permission(self, request):  # the model permission, settled or not
+            raise PermissionDenied
+        form = SettleEventForm(request.POST or None, event=event)
+        status = 200
+        if request.method == "POST":
+            if form.is_valid():
+                try:
+                    with transaction.atomic():
+                        report = services.settle_event(event=event, result=form.result())
+                        audit(
+                            actor=request.user,
+                            action="sportsbook.settle_event",
+                            target=f"sportevent:{event.pk}",
+                            result={str(k): str(v) for k, v in form.result().items()},
+                            won=report.won,
+                            lost=report.lost,
+                            void=report.void,
+                            queued=str(report.queued_amount),
+                        )
+                except DomainError as exc:
+                    form.add_error(None, exc.message)
+                else:
+                    self.message_user(
+                        request,
+                        f"{event} settled: {report.won} won, {report.lost} lost, {report.void} void; "
+                        f"{report.payouts} payouts queued ({report.queued_amount}).",
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(reverse("admin:casino_sportevent_changelist"))
+            status = 422
+        ctx = {
+            **self.admin_site.each_context(request),
+            "title": f"Settle {event}",
+            "event": event,
+            "form": form,
+            "opts": self.model._meta,
+            "bet_count": Sportsbet.objects.filter(selection__market__event=event).count(),
+        }
+        return render(request, "admin/casino/sportevent/settle.html", ctx, status=status)
+
+
+@admin.register(Market)
+class MarketAdmin(SettledReadOnly, admin.ModelAdmin):
+    list_display = ("name", "event", "max_stake")
+    search_fields = ("name", "event__name")
+    list_select_related = ("event",)
+    autocomplete_fields = ("event",)
+    inlines = [SettledSelectionInline]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Sportsbet)
+class SportsbetAdmin(ReadOnlyAdmin):
+    list_display = ("id", "player", "selection", "odds", "stake", "status", "created_at", "settled_at")
+    list_filter = ("status",)
+    search_fields = ("player__username", "selection__market__event__name")
+    list_select_related = ("player", "selection__market__event")
+    raw_id_fields = ("player", "selection")
+
+
+class QueuedPlayerFilter(admin.SimpleListFilter):
+    """Players who are owed money right now (the long tail is reachable by search)."""
+
+    title = "player with queued payouts"
+    parameter_name = "player"
+
+    def lookups(self, request, model_admin):
+        rows = (
+            Payout.objects.filter(state=Payout.State.QUEUED)
+            .values_list("player_id", "player__username")
+            .distinct()
+            .order_by("player__username")[:50]
+        )
+        return [(str(pk), name) for pk, name in rows]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(player_id=value) if value and value.isdigit() else queryset
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyAdmin):
+    """The payout queue: what the book owes, to whom, and what was paid."""
+
+    list_display = ("id", "player", "bet_link", "kind", "amount", "state", "created_at", "paid_at")
+    list_filter = ("state", "kind", QueuedPlayerFilter)
+    search_fields = ("player__username", "=bet__id")
+    list_select_related = ("player", "bet")
+    date_hierarchy = "created_at"
+    actions = ["pay_now"]
+
+    @admin.display(description="Bet")
+    def bet_link(self, obj):
+        return format_html(
+            '<a href="{}">#{}</a>', reverse("admin:casino_sportsbet_change", args=[obj.bet_id]), obj.bet_id
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context=extra_context)
+        if hasattr(response, "context_data"):
+            cl = response.context_data.get("cl")
+            response.context_data["liability"] = selectors.queued_liability()
+            if cl is not None:
+                response.context_data["filtered_liability"] = selectors.queued_liability(cl.queryset)
+        return response
+
+    def has_pay_permission(self, request):
+        return request.user.is_staff and request.user.has_perm("casino.change_payout")
+
+    @admin.action(description="Pay now (players not at a machine)", permissions=["pay"])
+    def pay_now(self, request, queryset):
+        player_ids = set(queryset.filter(state=Payout.State.QUEUED).values_list("player_id", flat=True))
+        paid = skipped = 0
+        for player in User.objects.filter(pk__in=player_ids).order_by("pk"):
+            done = services.pay_out_player(player=player)
+            if done:
+                audit(
+                    actor=request.user,
+                    action="sportsbook.pay_out_player",
+                    target=f"player:{player.pk}",
+                    payouts=[p.pk for p in done],
+                    amount=str(sum(p.amount for p in done)),
+                )
+                paid += len(done)
+            else:
+                skipped += 1
+        self.message_user(
+            request, f"Paid {paid} payouts; {skipped} players skipped (in a game session: paid when they leave)."
+        )
