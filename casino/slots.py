@@ -57,8 +57,12 @@ SYMBOL_ICONS = {
 def icon(symbol: str) -> str:
     """What the page shows for a symbol (its name when it has no icon)."""
     if symbol == ANY:
-        return "any"
+        return "✱"
     return SYMBOL_ICONS.get(symbol, symbol)
+
+
+def symbol_name(symbol: str) -> str:
+    return "any" if symbol == ANY else symbol
 
 
 class PaytableError(ValueError):

@@ -17,6 +17,7 @@ from casino.models import FreeSpinGrant, Game, GameSession, Spin
 from casino.slots import Machine, PaytableError, percent
 
 SPINS_SHOWN_INLINE = 100
+MONEY_COLUMNS = ("balance", "total_fed", "total_staked", "total_won", "cashed_out", "spin_count")
 
 
 @admin.register(Game)
@@ -74,20 +75,7 @@ class OpenClosedFilter(admin.SimpleListFilter):
 
 @admin.register(GameSession)
 class GameSessionAdmin(admin.ModelAdmin):
-    list_display = (
-        "id",
-        "player",
-        "game",
-        "status",
-        "balance",
-        "total_fed",
-        "total_staked",
-        "total_won",
-        "cashed_out",
-        "spin_count",
-        "last_activity_at",
-        "close_reason",
-    )
+    list_display = ("id", "player", "game", "status", *MONEY_COLUMNS, "last_activity_at", "close_reason")
     list_filter = (OpenClosedFilter, "close_reason", "game")
     list_select_related = ("player", "game")
     search_fields = ("player__username", "id")
@@ -97,12 +85,7 @@ class GameSessionAdmin(admin.ModelAdmin):
         "player",
         "game",
         "status",
-        "balance",
-        "total_fed",
-        "total_staked",
-        "total_won",
-        "cashed_out",
-        "spin_count",
+        *MONEY_COLUMNS,
         "version",
         "last_activity_at",
         "closed_at",

@@ -7,6 +7,8 @@ fresh one-time keys), or redirect back to the page for a plain form post.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -20,7 +22,7 @@ from accounts.selectors import balance_of
 from casino import selectors, services
 from casino.exceptions import DomainError, SessionAlreadyOpen
 from casino.forms.games import FeedForm, FreeSpinForm, SpinForm
-from casino.slots import Machine, icon, percent
+from casino.slots import Machine, icon, percent, symbol_name
 from promotions.selectors import active_promotions_for_games
 
 SESSIONS_PAGE_SIZE = 20
@@ -59,10 +61,13 @@ def game_detail(request, slug):
         "rtp": percent(machine.rtp),
         "hit_frequency": percent(machine.hit_frequency),
         "rules": [
-            {"icons": [icon(s) for s in rule.line], "pays": rule.pays, "odds": _one_in(p)}
+            {"symbols": [(icon(s), symbol_name(s)) for s in rule.line], "pays": rule.pays, "odds": _one_in(p)}
             for rule, p in machine.rule_probabilities()
         ],
-        "strips": [[icon(s) for s in strip] for strip in machine.reels],
+        "strips": [
+            {"length": len(strip), "symbols": [(icon(s), s, n) for s, n in Counter(strip).most_common()]}
+            for strip in machine.reels
+        ],
         "promotions": active_promotions_for_games([game]).get(game.pk, []),
         "free_spins": selectors.free_spins_for(player=request.user, game=game),
         "open_session": selectors.open_session_for(player=request.user),
@@ -172,15 +177,13 @@ def session_leave(request, pk):
 def _render_play(request, session, *, status: int = 200, spin_form=None, free_form=None, feed_form=None):
     session.refresh_from_db()
     spins = selectors.recent_spins(session=session)
-    for spin in spins:
-        spin.icons = [icon(s) for s in spin.symbols]
     last = spins[0] if spins else None
     ctx = {
         "session": session,
         "game": session.game,
         "spins": spins,
         "last_spin": last,
-        "reels": [icon(s) for s in last.symbols] if last else ["?"] * len(session.game.reels),
+        "reels": [(icon(s), s) for s in last.symbols] if last else [("?", "")] * len(session.game.reels),
         "account_balance": balance_of(player=request.user),
         "free_spins": selectors.free_spins_for(player=request.user, game=session.game),
         "win_boost": selectors.win_boost_for(game=session.game),

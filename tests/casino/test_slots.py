@@ -127,4 +127,4 @@ def test_invalid_machines_are_refused_with_clear_messages(reels, paytable, field
 def test_icons_fall_back_to_names():
     assert slots.icon("seven") == "7️⃣"
     assert slots.icon("mystery") == "mystery"
-    assert slots.icon("*") == "any"
+    assert slots.icon("*") == "✱" and slots.symbol_name("*") == "any"
