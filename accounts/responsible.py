@@ -233,7 +233,9 @@ def set_deposit_limits(*, player: User, daily=KEEP, weekly=KEEP, monthly=KEEP) -
                 current = limit_in_force(profile, period, now)
                 has_pending, pending, pending_at = _pending(profile, period, now)
                 if new is not None and (current is None or new <= current):
-                    limit, pending, pending_at = new, None, None  # tighter: at once
+                    limit, pending, pending_at = new, None, None  # tighter (or the same): at once
+                elif new is None and current is None:
+                    limit, pending, pending_at = None, None, None  # no limit stays no limit
                 elif has_pending and pending == new:
                     limit = current  # same request again: keep the cooling-off date
                 else:

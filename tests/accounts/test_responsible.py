@@ -176,3 +176,9 @@ def test_one_month_before_clamps_to_month_end():
     moment = datetime(2024, 3, 31, 12, 0, tzinfo=UTC)
     assert responsible.one_month_before(moment).date().isoformat() == "2024-02-29"
     assert responsible.one_month_before(moment.replace(month=1)).date().isoformat() == "2023-12-31"
+
+
+def test_no_limit_stays_no_limit_without_a_pending_change(fresh):
+    responsible.set_deposit_limits(player=fresh, daily=D("100"), weekly=None, monthly=None)
+    statuses = responsible.limit_statuses(player=fresh)
+    assert [(s.limit, s.has_pending) for s in statuses] == [(D("100"), False), (None, False), (None, False)]

@@ -40,6 +40,8 @@ def test_setting_limits_by_plain_post_and_htmx(player_client, player):
     daily = responsible.limit_statuses(player=player)[0]
     assert daily.limit == D("100") and daily.pending == D("300")
     assert "rises to 300.00" in response.headers["HX-Trigger"]
+    assert "removed" not in response.headers["HX-Trigger"]  # blank and no limit before: nothing pending
+    assert b'data-testid="pending-daily"' in response.content
 
 
 def test_deposit_over_the_limit_shows_the_allowance_on_the_wallet_form(player_client, player):
