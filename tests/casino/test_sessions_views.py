@@ -270,3 +270,12 @@ def test_wrong_methods_are_405(player_client, session):
     assert player_client.get(reverse("session_spin", args=[session.pk])).status_code == 405
     assert player_client.get(reverse("session_leave", args=[session.pk])).status_code == 405
     assert player_client.delete(session.get_absolute_url()).status_code == 405
+
+
+def test_session_page_query_count_does_not_grow_with_spins(player_client, session, django_assert_max_num_queries):
+    for i in range(30):
+        services.spin(session=session, stake="0.10", idempotency_key=f"q{i}")
+    with django_assert_max_num_queries(14):
+        assert player_client.get(session.get_absolute_url()).status_code == 200
+    with django_assert_max_num_queries(14):
+        assert player_client.get(session.get_absolute_url(), **HTMX).status_code == 200
