@@ -1,0 +1,27 @@
+"""Options and fixtures of the whole-system tests (real PostgreSQL, Redis and Celery workers)."""
+
+import os
+
+import pytest
+
+from tests.celery_support import celery_worker, celery_worker_factory  # noqa: F401 - fixtures
+
+DEFAULT_SEED = 20250601
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--seed",
+        type=int,
+        default=None,
+        help=f"seed of the system workload (default {DEFAULT_SEED}, or $SYSTEM_SEED)",
+    )
+
+
+@pytest.fixture
+def seed(request) -> int:
+    """The workload seed: ``--seed`` (when pytest is pointed at tests/system), else $SYSTEM_SEED, else fixed."""
+    chosen = request.config.getoption("--seed", default=None)
+    if chosen is None:
+        chosen = int(os.environ.get("SYSTEM_SEED", DEFAULT_SEED))
+    return chosen

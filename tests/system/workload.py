@@ -1,0 +1,735 @@
+"""A seeded, Jepsen-bank-style workload against the whole system, and its invariant checks.
+
+Many worker threads (each with its own database connection) act as players:
+deposits, withdrawals, game sessions (open / feed / spin / free spin / leave),
+sportsbets, payouts and bet cash-outs, promotion-code redemptions (unlimited,
+strict and free-spin codes), plus statement reads. One more worker is the
+"trader": it settles events and opens new ones, sweeps idle sessions in-process
+and sends the beat tasks (``sweep_payouts``, ``close_idle_sessions``) to Celery.
+A checker thread samples the database every ~0.5 s in one REPEATABLE READ
+snapshot and records any state that breaks an invariant.
+
+Each worker's schedule of operations comes from ``random.Random(f"{seed}:{worker}")``,
+so a seed replays the same operations with the same arguments and keys; only
+the interleaving (threads) and the slot outcomes (``secrets``) differ.
+
+Reproduce a failure against the configured database (``DATABASE_URL``/``REDIS_URL``;
+migrations applied; a Celery worker running on the payouts and default queues,
+or ``--eager`` to run tasks in-process)::
+
+    python -m tests.system.workload --seed 7 --ops 10000 --workers 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import threading
+import time
+import traceback
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+EXPECTED_ERRORS = (
+    "InsufficientFunds",
+    "InsufficientSessionFunds",
+    "ConcurrencyConflict",
+    "DuplicateTransaction",
+    "SessionAlreadyOpen",
+    "SessionClosed",
+    "BettingClosed",
+    "AlreadySettled",
+    "AlreadyRedeemed",
+    "LimitReached",
+    "PlayerInSession",
+    "NotCashable",
+    "NoFreeSpins",
+)
+STAKES = [Decimal(s) for s in ("0.10", "0.20", "0.50", "1.00", "2.00")]
+PLAYER_OPS = {  # weights of a player worker's operations
+    "deposit": 8,
+    "withdraw": 5,
+    "open": 3,
+    "feed": 12,
+    "spin": 34,
+    "free_spin": 3,
+    "leave": 8,
+    "bet": 10,
+    "cash_out_bet": 3,
+    "pay_out": 2,
+    "redeem": 5,
+    "read": 3,
+}
+TRADER_OPS = {"settle": 5, "idle_sweep": 2, "sweep_task": 2, "idle_task": 1}
+REPLAY_PROBABILITY = 0.05  # a player resubmits the previous form (same idempotency key)
+
+
+def cents(rng: random.Random, low: int, high: int) -> Decimal:
+    return Decimal(rng.randint(low, high)) / 100
+
+
+@dataclass
+class Tally:
+    """What one worker did; merged at the end (no shared lock in the hot path)."""
+
+    outcomes: Counter = field(default_factory=Counter)  # (op, "ok" | error class name)
+    deposits: dict = field(default_factory=dict)  # idempotency key -> amount (distinct keys)
+    withdrawals: dict = field(default_factory=dict)
+    unexpected: list = field(default_factory=list)  # (op, repr, traceback)
+    redeems: Counter = field(default_factory=Counter)  # (code, "ok" | error class name)
+    replays_checked: int = 0
+    done: int = 0
+
+    def merge(self, other: Tally) -> None:
+        self.outcomes.update(other.outcomes)
+        self.deposits.update(other.deposits)
+        self.withdrawals.update(other.withdrawals)
+        self.unexpected += other.unexpected
+        self.redeems.update(other.redeems)
+        self.replays_checked += other.replays_checked
+        self.done += other.done
+
+
+@dataclass
+class CheckerLog:
+    samples: int = 0
+    statement_reads: int = 0
+    violations: list = field(default_factory=list)
+
+
+class Workload:
+    """Set up a fresh world (players, game, events, codes), run it, finish it, check it."""
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        ops: int = 10_000,
+        workers: int = 32,
+        players: int = 48,
+        idle_seconds: float = 2.0,
+        check_interval: float = 0.5,
+        log=print,
+    ):
+        if workers < 2:
+            raise ValueError("need at least one player worker and the trader")
+        self.seed, self.ops, self.workers, self.player_count = seed, ops, workers, players
+        self.idle_seconds, self.check_interval, self.log = idle_seconds, check_interval, log
+        self.run_id = uuid.uuid4().hex[:6].upper()
+        self.tally = Tally()
+        self.checker = CheckerLog()
+        self.elapsed = 0.0
+        self.trader_ops = max(40, ops // 50)
+        self.player_ops_total = ops - self.trader_ops
+        self._worker_tallies: list[Tally] = []
+        self._stop = threading.Event()
+
+    # --- setup -------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        from django.utils import timezone
+
+        from accounts import services as accounts
+        from casino.services.sessions import load_demo_games
+        from promotions.services.codes import issue_code
+
+        self.game = load_demo_games()[0]
+        self.players = []
+        for i in range(self.player_count):
+            player = accounts.create_player(
+                username=f"wl-{self.run_id}-{i}", password=f"Wl-{uuid.uuid4().hex}", email=""
+            )
+            key = f"wl-seed-{self.run_id}-{i}"
+            amount = Decimal("200.00")
+            accounts.deposit(player=player, amount=amount, idempotency_key=key)
+            self.tally.deposits[f"deposit:{player.pk}:{key}"] = amount
+            self.players.append(player)
+        self.player_ids = [p.pk for p in self.players]
+        now = timezone.now()
+        window = {"starts_at": now - timedelta(minutes=1), "ends_at": now + timedelta(days=1)}
+        self.codes = {
+            f"WL{self.run_id}U1": issue_code(
+                code=f"WL{self.run_id}U1", reward_kind="bonus", bonus_amount="5.00", **window
+            ),
+            f"WL{self.run_id}U2": issue_code(
+                code=f"WL{self.run_id}U2", reward_kind="bonus", bonus_amount="2.50", **window
+            ),
+            f"WL{self.run_id}S1": issue_code(
+                code=f"WL{self.run_id}S1",
+                reward_kind="bonus",
+                bonus_amount="3.00",
+                limit_policy="strict",
+                limit=10,
+                **window,
+            ),
+            f"WL{self.run_id}S2": issue_code(
+                code=f"WL{self.run_id}S2",
+                reward_kind="bonus",
+                bonus_amount="1.00",
+                limit_policy="strict",
+                limit=max(1, self.player_count // 2),
+                **window,
+            ),
+            f"WL{self.run_id}F1": issue_code(
+                code=f"WL{self.run_id}F1",
+                reward_kind="free_spins",
+                free_spins_game=self.game,
+                free_spins_count=5,
+                free_spin_stake=self.game.min_stake,
+                **window,
+            ),
+        }
+        self.code_names = sorted(self.codes)
+        self._events_made = 0
+        for _ in range(3):
+            self._new_event()
+
+    def _new_event(self):
+        from django.utils import timezone
+
+        from casino.services.sportsbook import create_match_event
+
+        self._events_made += 1
+        return create_match_event(
+            name=f"WL {self.run_id} match {self._events_made}",
+            home=f"Home {self._events_made}",
+            away=f"Away {self._events_made}",
+            odds=("2.10", "3.40", "3.20"),
+            starts_at=timezone.now() + timedelta(days=1),
+            max_stake=Decimal("500.00"),
+        )
+
+    def _open_events(self):
+        from casino.models import SportEvent
+
+        return SportEvent.objects.filter(name__startswith=f"WL {self.run_id} ", status=SportEvent.Status.OPEN)
+
+    # --- running -----------------------------------------------------------------------------------
+    def run(self) -> Tally:
+        """All workers at once (released together) plus the checker; returns the merged tally."""
+        from django.db import connection
+
+        player_workers = self.workers - 1
+        per_worker = [self.player_ops_total // player_workers] * player_workers
+        for i in range(self.player_ops_total % player_workers):
+            per_worker[i] += 1
+        self._worker_tallies = [Tally() for _ in range(self.workers)]
+        barrier = threading.Barrier(self.workers + 1)
+
+        def guarded(target, *args):
+            def body():
+                try:
+                    barrier.wait()
+                    target(*args)
+                except BaseException as exc:  # noqa: BLE001 - reported as an unexpected error
+                    self._worker_tallies[args[0]].unexpected.append(("worker", repr(exc), traceback.format_exc()))
+                finally:
+                    connection.close()
+
+            return threading.Thread(target=body, daemon=True)
+
+        threads = [guarded(self._trader, 0)]
+        threads += [guarded(self._player_worker, w, per_worker[w - 1]) for w in range(1, self.workers)]
+        checker = threading.Thread(target=self._checker_loop, daemon=True)
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        checker.start()
+        barrier.wait()
+        for thread in threads:
+            thread.join(timeout=900)
+        self._stop.set()
+        checker.join(timeout=60)
+        self.elapsed = time.monotonic() - started
+        for worker_tally in self._worker_tallies:
+            self.tally.merge(worker_tally)
+        return self.tally
+
+    def _player_worker(self, worker: int, count: int) -> None:
+        rng = random.Random(f"{self.seed}:{worker}")
+        tally = self._worker_tallies[worker]
+        names, weights = list(PLAYER_OPS), list(PLAYER_OPS.values())
+        last: dict[str, tuple] = {}
+        for i in range(count):
+            op = rng.choices(names, weights)[0]
+            player = self.players[rng.randrange(len(self.players))]
+            run = lambda op=op, player=player, i=i: self._player_op(rng, worker, i, op, player, last)  # noqa: E731
+            self._attempt(tally, op, run)
+            tally.done += 1
+
+    def _attempt(self, tally: Tally, op: str, fn) -> None:
+        from accounts.exceptions import DomainError
+
+        try:
+            label = fn() or op
+            tally.outcomes[(label, "ok")] += 1
+        except DomainError as exc:
+            name = type(exc).__name__
+            tally.outcomes[(op, name)] += 1
+            if name not in EXPECTED_ERRORS:
+                tally.unexpected.append((op, repr(exc), traceback.format_exc()))
+        except Exception as exc:  # noqa: BLE001 - every other type is a finding
+            tally.outcomes[(op, type(exc).__name__)] += 1
+            tally.unexpected.append((op, repr(exc), traceback.format_exc()))
+
+    def _player_op(self, rng: random.Random, worker: int, i: int, op: str, player, last: dict) -> str | None:
+        from accounts import services as accounts
+        from casino import services
+        from casino.models import GameSession, Payout, Selection, SportEvent, Sportsbet
+        from promotions.services.codes import redeem
+
+        key = f"{self.run_id}-{worker}-{i}"
+        replay = op in last and rng.random() < REPLAY_PROBABILITY
+        if op in ("deposit", "withdraw"):
+            if replay:
+                player, key, amount, first_id = last[op]
+            else:
+                amount = cents(rng, 100, 5000) if op == "deposit" else cents(rng, 100, 3000)
+            service = accounts.deposit if op == "deposit" else accounts.withdraw
+            tx = service(player=player, amount=amount, idempotency_key=key)
+            if replay:
+                assert tx.pk == first_id, f"replayed {op} {key} made a second transaction"
+                self._worker_tallies[worker].replays_checked += 1
+                return f"{op}_replay"
+            last[op] = (player, key, amount, tx.pk)
+            mine = self._worker_tallies[worker]
+            book = mine.deposits if op == "deposit" else mine.withdrawals
+            book[f"{'deposit' if op == 'deposit' else 'withdrawal'}:{player.pk}:{key}"] = amount
+            return None
+        if op == "redeem":
+            name = rng.choice(self.code_names)
+            try:
+                redeem(player=player, code=f"  {name.lower()} ")  # as typed: any case, stray spaces
+            except Exception as exc:
+                self._worker_tallies[worker].redeems[(name, type(exc).__name__)] += 1
+                raise
+            self._worker_tallies[worker].redeems[(name, "ok")] += 1
+            return None
+        if op == "bet":
+            selections = list(
+                Selection.objects.filter(
+                    market__event__name__startswith=f"WL {self.run_id} ",
+                    market__event__status=SportEvent.Status.OPEN,
+                ).order_by("id")
+            )
+            if not selections:
+                return "bet_none_open"
+            choice = selections[rng.randrange(len(selections))]
+            services.place_sportsbet(
+                player=player, selection=choice, stake=cents(rng, 50, 1000), idempotency_key=key,
+                expected_odds=choice.odds,
+            )  # fmt: skip
+            return None
+        if op == "cash_out_bet":
+            bet = (
+                Sportsbet.objects.filter(player=player, payout__state=Payout.State.QUEUED).order_by("id").first()
+                or Sportsbet.objects.filter(player=player).exclude(status=Sportsbet.Status.OPEN).order_by("?").first()
+            )
+            if bet is None:
+                return "cash_out_bet_none"
+            services.cash_out_bet(bet=bet)
+            return None
+        if op == "pay_out":
+            services.pay_out_player(player=player)
+            return None
+        if op == "read":
+            self._read_statement(player)
+            return None
+
+        session = GameSession.objects.filter(player=player, status=GameSession.Status.OPEN).first()
+        if op == "open" or session is None:
+            if op == "leave":
+                return "leave_none_open"
+            services.open_session(player=player, game=self.game)
+            return "open"
+        if op == "feed":
+            if replay and last["feed"][0].pk == session.pk:
+                session, key, amount, first_id = last["feed"]
+                tx = services.feed(session=session, amount=amount, idempotency_key=key)
+                assert tx.pk == first_id, f"replayed feed {key} made a second transaction"
+                self._worker_tallies[worker].replays_checked += 1
+                return "feed_replay"
+            amount = cents(rng, 100, 4000)
+            tx = services.feed(session=session, amount=amount, idempotency_key=key)
+            last["feed"] = (session, key, amount, tx.pk)
+            return None
+        if op in ("spin", "free_spin"):
+            if op == "spin" and replay and last["spin"][0].pk == session.pk:
+                session, key, stake, first_id = last["spin"]
+                result = services.spin(session=session, stake=stake, idempotency_key=key)
+                assert result.pk == first_id, f"replayed spin {key} made a second spin"
+                self._worker_tallies[worker].replays_checked += 1
+                return "spin_replay"
+            stake = rng.choice(STAKES)
+            if op == "spin" and session.balance < stake:  # an empty machine: the player feeds it first
+                amount = cents(rng, 500, 4000)
+                tx = services.feed(session=session, amount=amount, idempotency_key=key)
+                last["feed"] = (session, key, amount, tx.pk)
+                return "feed"
+            result = services.spin(session=session, stake=stake, idempotency_key=key, free_spin=op == "free_spin")
+            if op == "spin":
+                last["spin"] = (session, key, stake, result.pk)
+            return None
+        if op == "leave":
+            services.leave(session=session)
+            return None
+        raise AssertionError(f"unknown op {op}")
+
+    def _read_statement(self, player) -> None:
+        """What the balance page and the statement show, read in one snapshot, must agree."""
+        from django.db import connection, transaction
+
+        from accounts.selectors import balance_of, statement
+
+        with transaction.atomic():
+            with connection.cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            balance = balance_of(player=player)
+            amounts = list(statement(player=player).order_by("id").values_list("amount", flat=True))
+        running, lowest = Decimal("0.00"), Decimal("0.00")
+        for amount in amounts:
+            running += amount
+            lowest = min(lowest, running)
+        problems = []
+        if balance < 0:
+            problems.append(f"balance page shows {balance} for player {player.pk}")
+        if running != balance:
+            problems.append(f"statement of player {player.pk} sums to {running}, balance shows {balance}")
+        if lowest < 0:
+            problems.append(f"statement of player {player.pk} has a running balance of {lowest}")
+        self.checker.statement_reads += 1
+        if problems:
+            self.checker.violations += problems
+
+    # --- the trader ----------------------------------------------------------------------------------
+    def _trader(self, worker: int) -> None:
+        rng = random.Random(f"{self.seed}:trader")
+        tally = self._worker_tallies[worker]
+        names, weights = list(TRADER_OPS), list(TRADER_OPS.values())
+        for k in range(1, self.trader_ops + 1):
+            target = k * self.player_ops_total / (self.trader_ops + 1)
+            while self._player_progress() < target and self._players_running():
+                time.sleep(0.02)
+            op = rng.choices(names, weights)[0]
+            self._attempt(tally, op, lambda op=op: self._trader_op(rng, op))
+            tally.done += 1
+
+    def _player_progress(self) -> int:
+        return sum(t.done for t in self._worker_tallies[1:])
+
+    def _players_running(self) -> bool:
+        return self._player_progress() < self.player_ops_total and not self._stop.is_set()
+
+    def _trader_op(self, rng: random.Random, op: str) -> str | None:
+        from casino import services, tasks
+
+        if op == "settle":
+            event = self._open_events().order_by("id").first()
+            self._new_event()
+            if event is None:
+                return "settle_none_open"
+            home, draw, away = event.markets.get().selections.order_by("id")
+            market = event.markets.get()
+            outcome = rng.choices([home.pk, draw.pk, away.pk, "void"], [4, 3, 3, 1])[0]
+            services.settle_event(event=event, result={market.pk: outcome})
+            return None
+        if op == "idle_sweep":
+            services.close_idle_sessions(idle_for=timedelta(seconds=self.idle_seconds))
+            return None
+        if op == "sweep_task":
+            tasks.sweep_payouts.delay()
+            return None
+        if op == "idle_task":
+            tasks.close_idle_sessions.delay()
+            return None
+        raise AssertionError(f"unknown trader op {op}")
+
+    # --- the checker -----------------------------------------------------------------------------------
+    def _checker_loop(self) -> None:
+        from django.db import connection
+
+        rng = random.Random(f"{self.seed}:checker")
+        try:
+            while not self._stop.wait(self.check_interval):
+                try:
+                    self.checker.violations += self.snapshot_violations()
+                    self.checker.samples += 1
+                    self._read_statement(self.players[rng.randrange(len(self.players))])
+                except Exception as exc:  # noqa: BLE001 - a failing check is a finding
+                    self.checker.violations.append(f"checker raised {exc!r}")
+        finally:
+            connection.close()
+
+    def snapshot_violations(self) -> list[str]:
+        """Invariants that must hold in every committed state (one REPEATABLE READ snapshot)."""
+        from django.db import connection, transaction
+
+        from accounts.reconcile import reconcile
+
+        with transaction.atomic():
+            with connection.cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                problems = self._sql_violations(cur)
+            report = reconcile()
+            if not report.ok:
+                problems.append("reconcile failed mid-run: " + "; ".join(report.lines()[-5:]))
+        return problems
+
+    def _sql_violations(self, cur) -> list[str]:
+        checks = {
+            "negative account balance": "SELECT count(*) FROM accounts_account WHERE balance < 0",
+            "negative session balance": "SELECT count(*) FROM casino_gamesession WHERE balance < 0",
+            "closed session still holding money": (
+                "SELECT count(*) FROM casino_gamesession WHERE status <> 'open' AND balance <> 0"
+            ),
+            "paid payout without exactly one ledger credit": """
+                SELECT count(*) FROM casino_payout p WHERE p.state = 'paid' AND (
+                    SELECT count(*) FROM accounts_ledgertransaction t
+                    WHERE t.idempotency_key = 'payout:' || p.id) <> 1""",
+            "queued payout with a ledger credit": """
+                SELECT count(*) FROM casino_payout p JOIN accounts_ledgertransaction t
+                ON t.idempotency_key = 'payout:' || p.id WHERE p.state = 'queued'""",
+            "payout on a bet that did not win or void": """
+                SELECT count(*) FROM casino_payout p JOIN casino_sportsbet b ON b.id = p.bet_id
+                WHERE b.status NOT IN ('won', 'void')""",
+            "strict code over its limit": """
+                SELECT count(*) FROM promotions_promotioncode c WHERE c.limit_policy = 'strict'
+                AND (SELECT count(*) FROM promotions_redemption r WHERE r.code_id = c.id) > c."limit" """,
+            "code redeemed twice by one player": """
+                SELECT count(*) FROM (SELECT 1 FROM promotions_redemption GROUP BY code_id, player_id
+                HAVING count(*) > 1) d""",
+        }
+        problems = []
+        for what, sql in checks.items():
+            cur.execute(sql)
+            count = cur.fetchone()[0]
+            if count:
+                problems.append(f"{what}: {count}")
+        return problems
+
+    # --- finishing ----------------------------------------------------------------------------------------
+    def finish(self, *, payout_timeout: float = 90.0) -> dict:
+        """Leave every session, settle every event, let the sweep pay everything; returns timings."""
+        from casino import services, tasks
+        from casino.models import GameSession, Payout
+
+        started = time.monotonic()
+        for session in GameSession.objects.filter(player_id__in=self.player_ids, status=GameSession.Status.OPEN):
+            services.leave(session=session)
+        for event in self._open_events():
+            market = event.markets.get()
+            services.settle_event(event=event, result={market.pk: market.selections.order_by("id").first().pk})
+        tasks.sweep_payouts.delay()
+        queued = Payout.objects.filter(player_id__in=self.player_ids, state=Payout.State.QUEUED)
+        deadline = time.monotonic() + payout_timeout
+        while queued.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return {"drained_in": time.monotonic() - started, "still_queued": queued.count()}
+
+    # --- final checks -----------------------------------------------------------------------------------
+    def final_problems(self) -> tuple[list[str], dict]:
+        """Every invariant, at the end; returns (problems, figures)."""
+        from django.db import connection
+        from django.db.models import Count, Q, Sum
+
+        from accounts.reconcile import reconcile
+        from casino.models import GameSession, Payout, Spin, SportEvent, Sportsbet
+        from promotions.models import Redemption
+
+        problems: list[str] = []
+        report = reconcile()
+        if not report.ok:
+            problems.append("reconcile failed: " + "; ".join(report.lines()))
+        with connection.cursor() as cur:
+            problems += self._sql_violations(cur)
+        pids = self.player_ids
+        zero = Decimal("0.00")
+
+        def total(qs, name: str) -> Decimal:
+            return qs.aggregate(s=Sum(name))["s"] or zero
+
+        from accounts.models import Account
+
+        accounts_total = total(Account.objects.filter(user_id__in=pids), "balance")
+        sessions = GameSession.objects.filter(player_id__in=pids)
+        open_total = total(sessions.filter(status=GameSession.Status.OPEN), "balance")
+        player_money = accounts_total + open_total
+        deposits = sum(self.tally.deposits.values(), zero)
+        withdrawals = sum(self.tally.withdrawals.values(), zero)
+        spins = Spin.objects.filter(session__player_id__in=pids)
+        paid_spins = spins.filter(free_spin=False)
+        house_net = total(paid_spins, "stake") - total(paid_spins, "win")
+        bets = Sportsbet.objects.filter(player_id__in=pids)
+        paid_payouts = Payout.objects.filter(player_id__in=pids, state=Payout.State.PAID)
+        sportsbook_net = total(bets, "stake") - total(paid_payouts, "amount")
+        promotions_cost = (
+            total(Redemption.objects.filter(player_id__in=pids), "bonus_amount")
+            + total(spins.filter(free_spin=True), "win")
+            + total(spins, "boost")
+        )
+        ledger = self._ledger_totals(pids)
+        promotions_cost += ledger["promotion_effects"]
+        expected = deposits - withdrawals - house_net - sportsbook_net + promotions_cost
+        if player_money != expected:
+            problems.append(
+                f"money not conserved: players hold {player_money}, deposits {deposits} - withdrawals {withdrawals}"
+                f" - house {house_net} - sportsbook {sportsbook_net} + promotions given {promotions_cost} = {expected}"
+            )
+        for what, mine, booked in (
+            ("cash", withdrawals - deposits, ledger["system:cash"]),
+            ("house", house_net, ledger["system:house"]),
+            ("sportsbook", sportsbook_net, ledger["system:sportsbook"]),
+            ("promotions", -promotions_cost, ledger["system:promotions"]),
+        ):
+            if mine != booked:
+                problems.append(f"system:{what} booked {booked} against the players, their records say {mine}")
+        if player_money + sum(ledger[c] for c in ledger if c.startswith("system:")) != 0:
+            problems.append("the players' money and the system accounts do not sum to zero")
+
+        # Every winning bet paid exactly once, with the right amount.
+        bad_bets = bets.annotate(n=Count("payout")).filter(
+            (Q(status__in=[Sportsbet.Status.WON, Sportsbet.Status.VOID]) & ~Q(n=1))
+            | Q(status__in=[Sportsbet.Status.LOST, Sportsbet.Status.OPEN], n__gt=0)
+        )
+        if bad_bets.exists():
+            problems.append(f"bets with a wrong number of payouts: {list(bad_bets.values_list('id', flat=True)[:20])}")
+        with connection.cursor() as cur:
+            cur.execute(
+                """
+                SELECT p.id, p.amount, b.status, b.stake, b.odds, coalesce(sum(e.amount), 0), count(DISTINCT t.id)
+                FROM casino_payout p JOIN casino_sportsbet b ON b.id = p.bet_id
+                LEFT JOIN accounts_ledgertransaction t ON t.idempotency_key = 'payout:' || p.id
+                LEFT JOIN accounts_ledgerentry e ON e.transaction_id = t.id AND e.account = 'player:' || p.player_id
+                WHERE p.player_id = ANY(%s) GROUP BY p.id, b.id
+                """,
+                [pids],
+            )
+            for payout_id, amount, status, stake, odds, credited, txs in cur.fetchall():
+                owed = (stake * odds).quantize(Decimal("0.01"), ROUND_HALF_UP) if status == "won" else stake
+                if amount != owed or credited != amount or txs != 1:
+                    problems.append(
+                        f"payout {payout_id}: amount {amount} (owed {owed}), credited {credited} in {txs} transactions"
+                    )
+        still_queued = Payout.objects.filter(player_id__in=pids, state=Payout.State.QUEUED).count()
+        if still_queued:
+            problems.append(f"{still_queued} payouts still queued after the final sweep")
+        if sessions.filter(status=GameSession.Status.OPEN).exists():
+            problems.append("sessions still open after the final leave")
+        if SportEvent.objects.filter(name__startswith=f"WL {self.run_id} ", status=SportEvent.Status.OPEN).exists():
+            problems.append("events still open after the final settlement")
+
+        # Codes: once per player (also a constraint), strict limits exactly met, tokens match.
+        redemptions = Redemption.objects.filter(code__in=self.codes.values())
+        per_code = dict(redemptions.values_list("code__code").annotate(n=Count("id")))
+        for name, promo in self.codes.items():
+            count = per_code.get(name, 0)
+            if promo.limit_policy == "strict":
+                tokens = promo.limit_tokens.filter(redemption__isnull=False).count()
+                if count > promo.limit or tokens != count:
+                    problems.append(f"strict code {name}: {count} redemptions, {tokens} tokens, limit {promo.limit}")
+                if count < promo.limit and self.tally.redeems[(name, "LimitReached")]:
+                    problems.append(f"strict code {name} refused a redeemer with only {count}/{promo.limit} used")
+        figures = {
+            "player_money": player_money,
+            "deposits": deposits,
+            "withdrawals": withdrawals,
+            "house_net": house_net,
+            "sportsbook_net": sportsbook_net,
+            "promotions_cost": promotions_cost,
+            "spins": spins.count(),
+            "bets": bets.count(),
+            "payouts": Payout.objects.filter(player_id__in=pids).count(),
+            "redemptions": per_code,
+            "sessions": sessions.count(),
+        }
+        return problems, figures
+
+    def _ledger_totals(self, pids: list[int]) -> dict:
+        """System-account legs of every transaction that touches this run's players or sessions."""
+        from django.db import connection
+
+        totals = {code: Decimal("0.00") for code in ("system:cash", "system:house", "system:sportsbook")}
+        totals["system:promotions"] = Decimal("0.00")
+        with connection.cursor() as cur:
+            cur.execute(
+                """
+                WITH mine AS (
+                    SELECT 'player:' || u AS code FROM unnest(%s::int[]) u
+                    UNION ALL SELECT 'session:' || s.id FROM casino_gamesession s WHERE s.player_id = ANY(%s)
+                ), txs AS (
+                    SELECT DISTINCT e.transaction_id FROM accounts_ledgerentry e JOIN mine ON mine.code = e.account
+                )
+                SELECT e.account, t.kind, sum(e.amount) FROM accounts_ledgerentry e
+                JOIN txs ON txs.transaction_id = e.transaction_id
+                JOIN accounts_ledgertransaction t ON t.id = e.transaction_id
+                WHERE e.account LIKE 'system:%%' GROUP BY e.account, t.kind
+                """,
+                [pids, pids],
+            )
+            effects = Decimal("0.00")
+            for account, kind, amount in cur.fetchall():
+                totals[account] = totals.get(account, Decimal("0.00")) + amount
+                if kind == "promotion":
+                    effects -= amount
+        totals["promotion_effects"] = effects
+        return totals
+
+    # --- reporting -------------------------------------------------------------------------------------------
+    def summary(self) -> str:
+        outcomes = self.tally.outcomes
+        total = sum(outcomes.values())
+        ok = sum(n for (_, result), n in outcomes.items() if result == "ok")
+        by_op: Counter = Counter()
+        for (op, _), n in outcomes.items():
+            by_op[op.replace("_replay", "").removesuffix("_none_open").removesuffix("_none")] += n
+        errors: Counter = Counter()
+        for (_, result), n in outcomes.items():
+            if result != "ok":
+                errors[result] += n
+        rate = total / self.elapsed if self.elapsed else 0.0
+        return (
+            f"workload seed={self.seed} run={self.run_id}: {total} ops by {self.workers} workers in "
+            f"{self.elapsed:.1f}s ({rate:.0f}/s); ok {ok}, expected errors {dict(errors.most_common())}; "
+            f"by op {dict(by_op.most_common())}; replays checked {self.tally.replays_checked}; "
+            f"checker {self.checker.samples} snapshots + {self.checker.statement_reads} statement reads, "
+            f"{len(self.checker.violations)} violations; unexpected {len(self.tally.unexpected)}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--ops", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=32)
+    parser.add_argument("--players", type=int, default=48)
+    parser.add_argument("--eager", action="store_true", help="run Celery tasks in-process (no worker needed)")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casino.settings")
+    import django
+
+    django.setup()
+    from casino.celery import app
+
+    app.conf.task_always_eager = args.eager
+    workload = Workload(seed=args.seed, ops=args.ops, workers=args.workers, players=args.players)
+    workload.setup()
+    workload.run()
+    finished = workload.finish()
+    problems, figures = workload.final_problems()
+    print(workload.summary())
+    print(f"finish: {finished}; figures: {figures}")
+    for op, error, trace in workload.tally.unexpected[:10]:
+        print(f"UNEXPECTED in {op}: {error}\n{trace}")
+    for line in workload.checker.violations[:20] + problems:
+        print(f"VIOLATION: {line}")
+    failed = bool(problems or workload.checker.violations or workload.tally.unexpected)
+    print("FAILED" if failed else "OK: every invariant held")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
