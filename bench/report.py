@@ -1,0 +1,320 @@
+"""Turn measured figures into the results table: every figure a ratio or count
+measured in the same run, each target from issue 6 with pass/miss and by how much."""
+
+from __future__ import annotations
+
+import os
+
+from bench.common import Config
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def _get(measured: dict, scenario: str, *path):
+    value = measured.get(scenario)
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _ratio(a, b) -> float | None:
+    if a is None or b in (None, 0):
+        return None
+    return a / b
+
+
+def _fmt(value, digits: int = 2) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _row(figure: str, value, *, target: str = "", ok: bool | None = None, by: str = "", note: str = "") -> dict:
+    status = "" if ok is None else ("pass" if ok else "MISS")
+    return {"figure": figure, "value": value, "target": target, "status": status, "by": by, "note": note}
+
+
+def _at_least(figure: str, value: float | None, goal: float, *, note: str = "", unit: str = "x") -> dict:
+    if value is None:
+        return _row(figure, "n/a", target=f">= {goal:g}{unit}", note=note or "not measured in this run")
+    ok = value >= goal
+    by = f"{value / goal:.2f} of target" if not ok else f"{value / goal:.2f} x target"
+    return _row(figure, f"{value:.2f}{unit}", target=f">= {goal:g}{unit}", ok=ok, by=by, note=note)
+
+
+def _below(figure: str, value: float | None, goal: float, *, unit: str = "", note: str = "", shown=None) -> dict:
+    target = f"< {goal:g}{unit}"
+    if value is None:
+        return _row(figure, "n/a", target=target, note=note or "not measured in this run")
+    ok = value < goal
+    by = f"{(value / goal if goal else float('inf')):.2f} of limit" if ok else f"{value / goal:.2f} x limit"
+    return _row(figure, shown if shown is not None else f"{value:.3g}{unit}", target=target, ok=ok, by=by, note=note)
+
+
+def rows(measured: dict, config: Config) -> list[dict]:
+    out: list[dict] = []
+    for name, figures in measured.items():
+        if "error" in figures:
+            out.append(_row(f"{name}: FAILED", figures["error"], ok=False))
+    out += _spin_rows(measured, config)
+    out += _hot_rows(measured)
+    out += _promo_rows(measured, config)
+    out += _vendor_rows(measured)
+    out += _payout_rows(measured)
+    out += _pg_rows(measured)
+    out += _http_rows(measured)
+    return out
+
+
+def _spin_rows(m: dict, config: Config) -> list[dict]:
+    s = m.get("spin_storm")
+    if not s or "error" in s:
+        return []
+    rows_ = [
+        _row(
+            "spin_storm: spins/s (services)",
+            _fmt(s["spins_per_s"], 1),
+            note=f"{s['players']} players, {s['workers']} workers, {s['spins']} spins",
+        ),
+        _row("spin_storm: spin latency p50 / p99", f"{_fmt(s['p50_ms'])} / {_fmt(s['p99_ms'])} ms"),
+        _row(
+            "spin_storm: account conflicts",
+            s["account_conflicts"],
+            target="0",
+            ok=s["account_conflicts"] == 0,
+            note="spins write the session, never the account",
+        ),
+        _row(
+            "spin_storm: session conflicts / failed spins",
+            f"{s['session_conflicts']} / {s['failed']}",
+            note="one worker per session: 0 expected" if s["players"] >= s["workers"] else "workers share sessions",
+        ),
+    ]
+    pg = _get(m, "pg_limit", "spin", "tps")
+    rows_.append(
+        _at_least(
+            "spin_storm: spins/s as a fraction of pg_limit spin replay",
+            _ratio(s["spins_per_s"], pg),
+            0.5,
+            note=f"pgbench replay of the same SQL: {_fmt(pg, 0)} tps" if pg else "",
+        )
+    )
+    return rows_
+
+
+def _hot_rows(m: dict) -> list[dict]:
+    h = m.get("hot_account_baseline")
+    if not h or "error" in h:
+        return []
+    split, naive = h["split"], h["naive"]
+    out = []
+    conflicts = _ratio(split["account_conflicts"], naive["account_conflicts"])
+    out.append(
+        _below(
+            "hot_account: split/naive account conflicts",
+            conflicts,
+            1 / 20,
+            shown=f"{split['account_conflicts']} / {naive['account_conflicts']}"
+            + (f" = {conflicts:.3f}" if conflicts is not None else ""),
+            note=f"same workload: {h['workload']}",
+        )
+    )
+    out.append(
+        _row(
+            "hot_account: split/naive account retries",
+            f"{split['account_retries']} / {naive['account_retries']}"
+            + (f" = {_fmt(_ratio(split['account_retries'], naive['account_retries']), 3)}" if naive["account_retries"] else ""),
+        )
+    )
+    out.append(_row("hot_account: failed operations split / naive", f"{split['failed']} / {naive['failed']}"))
+    out.append(
+        _row(
+            "hot_account: spins/s split / naive",
+            f"{_fmt(split['spins_per_s'], 1)} / {_fmt(naive['spins_per_s'], 1)}"
+            + f" = {_fmt(_ratio(split['spins_per_s'], naive['spins_per_s']))}x",
+        )
+    )
+    out.append(
+        _row(
+            "hot_account: account writes split / naive",
+            f"{split['account_writes']} / {naive['account_writes']}"
+            + f" = {_fmt(_ratio(split['account_writes'], naive['account_writes']), 3)}",
+            note="ledger transactions that touched a player account",
+        )
+    )
+    return out
+
+
+def _promo_rows(m: dict, config: Config) -> list[dict]:
+    p = m.get("promo_storm")
+    if not p or "error" in p:
+        return []
+    out = []
+    for policy in ("unlimited", "overbook", "strict", "baseline_lock"):
+        r = p.get(policy)
+        if not r:
+            continue
+        out.append(
+            _row(
+                f"promo_storm {policy}: redemptions/s",
+                _fmt(r["redemptions_per_s"], 1),
+                note=(
+                    f"attempts/s {_fmt(r['attempts_per_s'], 1)}; redeemed {r['redeemed']}"
+                    + (f" of limit {r['limit']}" if r.get("limit") else "")
+                    + f"; duplicates {r['duplicates']}; overshoot {r['overshoot']}; retries {r['retries']}"
+                ),
+            )
+        )
+    unl = p.get("unlimited", {}).get("redemptions_per_s")
+    pg = _get(m, "pg_limit", "redeem", "tps")
+    out.append(
+        _at_least(
+            "promo_storm: unlimited redemptions/s as a fraction of pg_limit replay",
+            _ratio(unl, pg),
+            0.5,
+            note=f"pgbench replay of the same SQL: {_fmt(pg, 0)} tps" if pg else "",
+        )
+    )
+    strict, base = p.get("strict"), p.get("baseline_lock")
+    if strict and base:
+        ratio = _ratio(strict["attempts_per_s"], base["attempts_per_s"])
+        out.append(
+            _at_least(
+                f"promo_storm: strict / single-row-lock attempts/s at {p['workers']} workers",
+                ratio,
+                3,
+                note="decisions per second over the whole storm (grants and refusals)",
+            )
+        )
+        out.append(
+            _row(
+                "promo_storm: strict limit exceeded",
+                strict["overshoot"],
+                target="0",
+                ok=strict["overshoot"] == 0 and strict["duplicates"] == 0,
+            )
+        )
+    return out
+
+
+def _vendor_rows(m: dict) -> list[dict]:
+    v = m.get("vendor_race")
+    if not v or "error" in v:
+        return []
+    a, b = v["disjoint"], v["overlapping"]
+    return [
+        _row(
+            "vendor_race: concurrent adds (disjoint windows)",
+            f"{a['added']}/{a['attempted']} added in {_fmt(a['converge_s'], 2)} s",
+            note=f"conflicts {a['conflicts']}, retries {a['retries']}, gave up {a['exhausted']}",
+        ),
+        _row(
+            "vendor_race: concurrent adds (one window, 3 kinds)",
+            f"{b['added']} added, {b['refused']} refused",
+            target="<= 2 active, 1 per kind",
+            ok=b["invariant_ok"],
+            note=f"conflicts {b['conflicts']}, converged in {_fmt(b['converge_s'], 2)} s",
+        ),
+    ]
+
+
+def _payout_rows(m: dict) -> list[dict]:
+    p = m.get("payout_latency")
+    if not p or "error" in p:
+        return []
+    out = [
+        _below(
+            "payout_latency: leave -> paid p99 (1 worker)",
+            p["p99_s"],
+            2.0,
+            unit=" s",
+            note=f"p50 {_fmt(p['p50_s'], 3)} s; {p['payouts']} payouts at {p['leave_rate']}/s offered; "
+            f"paid once each: {p['paid_once']}",
+        )
+    ]
+    s = m.get("scale_out")
+    if s and "error" not in s and s.get("payout_p99_s") is not None:
+        out.append(
+            _below(
+                "scale_out: leave -> paid p99 (2 workers, under HTTP load)",
+                s["payout_p99_s"],
+                2.0,
+                unit=" s",
+                note=f"p50 {_fmt(s['payout_p50_s'], 3)} s, {s['payouts']} payouts",
+            )
+        )
+    return out
+
+
+def _pg_rows(m: dict) -> list[dict]:
+    p = m.get("pg_limit")
+    if not p or "error" in p:
+        return []
+    return [
+        _row(
+            f"pg_limit: {name} ({p['clients']} clients)",
+            f"{_fmt(p[name]['tps'], 0)} tps",
+            note=p[name].get("what", ""),
+        )
+        for name in ("spin", "redeem", "hot_update", "spread_update")
+        if name in p
+    ]
+
+
+def _http_rows(m: dict) -> list[dict]:
+    out = []
+    h = m.get("http")
+    if h and "error" not in h:
+        base = h["trivial"]["rps"]
+        for name in ("trivial", "spin", "redeem"):
+            r = h[name]
+            ratio = _ratio(r["rps"], base)
+            out.append(
+                _row(
+                    f"http {name}: requests/s",
+                    f"{_fmt(r['rps'], 0)} ({_fmt(ratio)} of trivial)",
+                    note=f"p50 {_fmt(r['p50_ms'])} ms, p99 {_fmt(r['p99_ms'])} ms, errors {r['errors']}; "
+                    f"{h['web']}",
+                )
+            )
+    s = m.get("scale_out")
+    if s and "error" not in s:
+        out.append(
+            _row(
+                "scale_out: spins/s over HTTP, 2 web + 2 celery",
+                f"{_fmt(s['spin_rps'], 0)} ({_fmt(s.get('vs_one_web'))} x one web process)",
+                note=f"p99 {_fmt(s['spin_p99_ms'])} ms; CPU share postgres {s['cpu_share'].get('postgres')}, "
+                f"web {s['cpu_share'].get('web')}, celery {s['cpu_share'].get('celery')}, "
+                f"load generator {s['cpu_share'].get('loadgen')}",
+            )
+        )
+    return out
+
+
+def markdown(doc: dict) -> str:
+    lines = [
+        f"# Benchmark results ({doc['started_at']})",
+        "",
+        f"Machine: {doc['machine']['cpus']} CPUs, Python {doc['machine']['python']}, "
+        f"load average at start {doc['machine']['load_average_at_start']}. "
+        f"Workers: {doc['config']['procs']} processes x {doc['config']['threads']} threads"
+        + (" (QUICK run: small counts, not for conclusions)" if doc["config"]["quick"] else "")
+        + ".",
+        "",
+        "| Figure | Value | Target | Status | By | Note |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in doc["table"]:
+        cells = [str(r[k]).replace("|", "/") for k in ("figure", "value", "target", "status", "by", "note")]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    return "\n".join(lines)
