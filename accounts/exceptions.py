@@ -47,6 +47,10 @@ class DuplicateTransaction(ConcurrencyConflict):
     """
 
 
+class InvalidIdempotencyKey(DomainError):
+    default_message = "This form has expired: reload the page and try again."
+
+
 class PlayerBlocked(DomainError):
     default_message = "Your account cannot do that right now."
     status_code = 403

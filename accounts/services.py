@@ -51,10 +51,36 @@ def apply_to_account(*, player_id: int, delta: Decimal) -> Account:
     return account
 
 
+def move_money(
+    *,
+    player_id: int,
+    delta: Decimal,
+    counterparty: str,
+    kind: str,
+    idempotency_key: str,
+    reference: str = "",
+    description: str = "",
+) -> LedgerTransaction:
+    """Move ``delta`` into (negative: out of) a player's account, against one
+    other ledger account, as one balanced transaction. The building block of every
+    two-legged movement (deposit, withdrawal, feed, cash-out, payout, bonus).
+
+    Call inside the caller's ``transaction.atomic()`` and retry loop.
+    """
+    account = apply_to_account(player_id=player_id, delta=delta)
+    return ledger.post(
+        kind=kind,
+        idempotency_key=idempotency_key,
+        entries=[(account.ledger_code, delta), (counterparty, -delta)],
+        reference=reference,
+        description=description,
+    )
+
+
 def _scoped_key(kind: str, player: User, idempotency_key: str) -> str:
     # Keys from forms are scoped to the player so one player's key can never
     # collide with (and so replay) another player's transaction.
-    return f"{kind}:{player.pk}:{str(idempotency_key)[:120]}"
+    return f"{kind}:{player.pk}:{ledger.clean_key(idempotency_key, max_length=120)}"
 
 
 def deposit(*, player: User, amount, idempotency_key: str) -> LedgerTransaction:
@@ -67,12 +93,12 @@ def deposit(*, player: User, amount, idempotency_key: str) -> LedgerTransaction:
             if existing := ledger.find(key):
                 return existing
             _check_deposit_allowed(player=player, amount=amount)
-            account = apply_to_account(player_id=player.pk, delta=amount)
-            return ledger.post(
+            return move_money(
+                player_id=player.pk,
+                delta=amount,
+                counterparty=ledger.SYSTEM_CASH,
                 kind=LedgerTransaction.Kind.DEPOSIT,
                 idempotency_key=key,
-                entries=[(account.ledger_code, amount), (ledger.SYSTEM_CASH, -amount)],
-                reference=f"account:{account.pk}",
             )
 
     return retry_on_conflict(attempt)
@@ -87,12 +113,12 @@ def withdraw(*, player: User, amount, idempotency_key: str) -> LedgerTransaction
         with transaction.atomic():
             if existing := ledger.find(key):
                 return existing
-            account = apply_to_account(player_id=player.pk, delta=-amount)
-            return ledger.post(
+            return move_money(
+                player_id=player.pk,
+                delta=-amount,
+                counterparty=ledger.SYSTEM_CASH,
                 kind=LedgerTransaction.Kind.WITHDRAWAL,
                 idempotency_key=key,
-                entries=[(account.ledger_code, -amount), (ledger.SYSTEM_CASH, amount)],
-                reference=f"account:{account.pk}",
             )
 
     return retry_on_conflict(attempt)

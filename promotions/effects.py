@@ -63,7 +63,7 @@ def on_session_closed(*, session) -> None:
     """
     from accounts import ledger
     from accounts.models import LedgerTransaction
-    from accounts.services import apply_to_account
+    from accounts.services import move_money
     from promotions.selectors.vendors import active_promotion
 
     closed_at = session.closed_at or timezone.now()
@@ -76,11 +76,12 @@ def on_session_closed(*, session) -> None:
     key = f"cashback:{promo.id}:{session.id}"
     if ledger.find(key):
         return
-    account = apply_to_account(player_id=session.player_id, delta=amount)
-    ledger.post(
+    move_money(
+        player_id=session.player_id,
+        delta=amount,
+        counterparty=ledger.SYSTEM_PROMOTIONS,
         kind=LedgerTransaction.Kind.PROMOTION,
         idempotency_key=key,
-        entries=[(account.ledger_code, amount), (ledger.SYSTEM_PROMOTIONS, -amount)],
         reference=f"session:{session.id}",
         description=f"{promo.percent.normalize():f}% cashback on session #{session.id} losses",
     )

@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from accounts import ledger, responsible
 from accounts.exceptions import DuplicateTransaction, InvalidAmount
-from accounts.models import LedgerTransaction, User, ledger_code_for_player
+from accounts.models import LedgerTransaction, User
 from accounts.money import CENT, parse_amount
-from accounts.services import apply_to_account, audit
+from accounts.services import audit, move_money
 from accounts.versioning import retry_on_conflict, versioned_update
 from casino.exceptions import (
     DomainError,
@@ -73,7 +73,6 @@ def feed(*, session: GameSession, amount, idempotency_key: str) -> LedgerTransac
             current = _reread(session)
             if not current.is_open:
                 raise SessionClosed("This game session is closed: open a new one to play.")
-            apply_to_account(player_id=current.player_id, delta=-amount)
             versioned_update(
                 GameSession,
                 pk=current.pk,
@@ -82,10 +81,12 @@ def feed(*, session: GameSession, amount, idempotency_key: str) -> LedgerTransac
                 total_fed=current.total_fed + amount,
                 last_activity_at=timezone.now(),
             )
-            return ledger.post(
+            return move_money(
+                player_id=current.player_id,
+                delta=-amount,
+                counterparty=current.ledger_code,
                 kind=LedgerTransaction.Kind.FEED,
                 idempotency_key=key,
-                entries=[(ledger_code_for_player(current.player_id), -amount), (current.ledger_code, amount)],
                 reference=current.ledger_code,
                 description=f"Fed {current.game.name}",
             )
@@ -189,11 +190,12 @@ def leave(
                 cashed_out=amount,
             )
             if amount > 0:
-                apply_to_account(player_id=current.player_id, delta=amount)
-                ledger.post(
+                move_money(
+                    player_id=current.player_id,
+                    delta=amount,
+                    counterparty=current.ledger_code,
                     kind=LedgerTransaction.Kind.CASH_OUT,
                     idempotency_key=f"cashout:{current.pk}",
-                    entries=[(current.ledger_code, -amount), (ledger_code_for_player(current.player_id), amount)],
                     reference=current.ledger_code,
                     description=f"Cash-out from {current.game.name}",
                 )
@@ -281,10 +283,7 @@ def load_demo_games() -> list[Game]:
 
 # --- internals ---------------------------------------------------------------
 def _clean_key(idempotency_key) -> str:
-    key = str(idempotency_key or "").strip()
-    if not key:
-        raise DomainError("This form has expired: reload the page and try again.")
-    return key[:KEY_LENGTH]
+    return ledger.clean_key(idempotency_key, max_length=KEY_LENGTH)
 
 
 def _reread(session: GameSession) -> GameSession:

@@ -31,7 +31,7 @@ from accounts import ledger, responsible
 from accounts.exceptions import DuplicateTransaction
 from accounts.models import LedgerTransaction
 from accounts.money import parse_amount
-from accounts.services import apply_to_account
+from accounts.services import apply_to_account, move_money
 from accounts.versioning import retry_on_conflict, versioned_update
 from casino.exceptions import (
     AlreadySettled,
@@ -59,9 +59,7 @@ def place_sportsbet(
     since, ``OddsChanged`` (nothing moves). A repeated ``idempotency_key`` returns
     the bet it placed first.
     """
-    key = str(idempotency_key)[:100]
-    if not key:
-        raise InvalidStake("Missing bet key; reload the page and try again.")
+    key = ledger.clean_key(idempotency_key, max_length=100)
 
     def attempt() -> Sportsbet:
         with transaction.atomic():
@@ -363,11 +361,12 @@ def _pay(*, payout_id: int) -> tuple[Payout, bool]:
                 Payout, pk=payout.pk, version=payout.version, state=Payout.State.PAID, paid_at=now
             )
             payout.state, payout.paid_at = Payout.State.PAID, now
-            account = apply_to_account(player_id=payout.player_id, delta=payout.amount)
-            ledger.post(
+            move_money(
+                player_id=payout.player_id,
+                delta=payout.amount,
+                counterparty=ledger.SYSTEM_SPORTSBOOK,
                 kind=LedgerTransaction.Kind.PAYOUT,
                 idempotency_key=payout.ledger_key,
-                entries=[(account.ledger_code, payout.amount), (ledger.SYSTEM_SPORTSBOOK, -payout.amount)],
                 reference=f"sportsbet:{payout.bet_id}",
                 description=f"{payout.get_kind_display()} for bet #{payout.bet_id}",
             )

@@ -26,11 +26,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from accounts import ledger
+from accounts import ledger, responsible
 from accounts.exceptions import DomainError
 from accounts.models import LedgerTransaction, User
 from accounts.money import parse_amount
-from accounts.services import apply_to_account, audit
+from accounts.services import audit, move_money
 from accounts.versioning import retry_on_conflict, versioned_update
 from promotions.exceptions import AlreadyRedeemed, CodeNotActive, InvalidCode, LimitReached, UnknownCode
 from promotions.models import LimitToken, PromotionCode, Redemption
@@ -333,11 +333,12 @@ def _grant_reward(*, promo: PromotionCode, redemption: Redemption, player: User)
     key = reward_key(code=promo.code, player_id=player.pk)
     if promo.reward_kind == Reward.BONUS:
         amount = promo.bonus_amount
-        account = apply_to_account(player_id=player.pk, delta=amount)
-        ledger.post(
+        move_money(
+            player_id=player.pk,
+            delta=amount,
+            counterparty=ledger.SYSTEM_PROMOTIONS,
             kind=LedgerTransaction.Kind.REDEMPTION,
             idempotency_key=key,
-            entries=[(account.ledger_code, amount), (ledger.SYSTEM_PROMOTIONS, -amount)],
             reference=f"redemption:{redemption.pk}",
             description=f"Promotion code {promo.code}",
         )
@@ -392,8 +393,10 @@ def redeem(*, player: User, code: str) -> Redemption:
     """Redeem ``code`` for ``player``: one redemption row plus its reward, in one transaction.
 
     Raises ``InvalidCode``, ``UnknownCode``, ``CodeNotActive``, ``AlreadyRedeemed``,
-    ``LimitReached``. Never writes the code row.
+    ``LimitReached``, and ``PlayerBlocked`` during a self-exclusion or break (a
+    bonus is an incentive to play). Never writes the code row.
     """
+    responsible.check_can_play(player=player)
     normalized = normalize_code(code)
     promo = _find_code(normalized)
     check_redeemable(promo)

@@ -160,9 +160,6 @@ def test_money_services_reconcile_after_fuzzing(player):
     assert report.ok, "\n".join(report.lines())
 
 
-@pytest.mark.xfail(
-    strict=True, reason="accounts.services._scoped_key passes NUL bytes to PostgreSQL (DataError); reported"
-)
 def test_a_nul_byte_in_a_service_idempotency_key_is_a_typed_error(player):
     with pytest.raises(DomainError):
         services.deposit(player=player, amount=Decimal("1.00"), idempotency_key="a\x00b")

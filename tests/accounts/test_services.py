@@ -138,3 +138,14 @@ def test_balances_from_players_are_independent():
     b = PlayerFactory(balance="20")
     services.withdraw(player=a, amount="10", idempotency_key="x")
     assert selectors.balance_of(player=b) == Decimal("20.00")
+
+
+@pytest.mark.parametrize("key", ["", "   ", None, "a\x00b", "tab\there", "line\nbreak"])
+def test_unusable_idempotency_keys_are_a_typed_error_everywhere(player, key):
+    from accounts.exceptions import InvalidIdempotencyKey
+
+    with pytest.raises(InvalidIdempotencyKey):
+        services.deposit(player=player, amount="1", idempotency_key=key)
+    with pytest.raises(InvalidIdempotencyKey):
+        ledger.clean_key(key)
+    assert selectors.balance_of(player=player) == Decimal("100.00")
