@@ -66,7 +66,7 @@ def test_lobby_lists_games_balance_session_and_promotions(
     assert "0.10 – 5.00" in html and "1.00 – 50.00" in html
     assert "80.00" in html  # account balance after feeding 20
     assert session.get_absolute_url() in html
-    assert "Win boost 10.00%" in html and timezone.localtime(ends).strftime("%Y-%m-%d %H:%M") in html
+    assert "Wins +10%" in html and timezone.localtime(ends).strftime("%Y-%m-%d %H:%M") in html
 
 
 def test_game_page_shows_the_computed_rtp(player_client, fruit):
