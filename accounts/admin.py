@@ -6,7 +6,6 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts import activity
-
 from accounts.models import Account, AuditLog, LedgerEntry, LedgerTransaction, User
 
 
@@ -43,7 +42,8 @@ class UserAdmin(BaseUserAdmin):
 
     @admin.display(description="Activity")
     def activity_link(self, obj):
-        return format_html('<a href="{}">Aggregate activity</a>', reverse("admin:accounts_user_activity", args=[obj.pk]))
+        url = reverse("admin:accounts_user_activity", args=[obj.pk])
+        return format_html('<a href="{}">Aggregate activity</a>', url)
 
     def get_list_display(self, request):
         return (*super().get_list_display(request), "activity_link")
