@@ -19,6 +19,7 @@ services:
 db: install services
 	@$(PY) scripts/ensure_database.py
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py setup_groups
 
 run: db
 	$(PY) manage.py seed_demo
