@@ -168,7 +168,11 @@ class PoolResult:
 
     def latency_ms(self) -> dict:
         lat = self.latencies
-        return {"p50_ms": ms(percentile(lat, 50)), "p99_ms": ms(percentile(lat, 99)), "max_ms": ms(max(lat, default=None))}
+        return {
+            "p50_ms": ms(percentile(lat, 50)),
+            "p99_ms": ms(percentile(lat, 99)),
+            "max_ms": ms(max(lat, default=None)),
+        }
 
 
 def run_pool(

@@ -68,12 +68,17 @@ def pay_immediately(*, payout_id: int) -> bool:
             payout = Payout.objects.get(pk=payout_id)
             if payout.state != Payout.State.QUEUED:
                 return False
-            versioned_update(Payout, pk=payout.pk, version=payout.version, state=Payout.State.PAID, paid_at=timezone.now())
+            versioned_update(
+                Payout, pk=payout.pk, version=payout.version, state=Payout.State.PAID, paid_at=timezone.now()
+            )
             apply_to_account(player_id=payout.player_id, delta=payout.amount)
             ledger.post(
                 kind=LedgerTransaction.Kind.PAYOUT,
                 idempotency_key=payout.ledger_key,
-                entries=[(ledger_code_for_player(payout.player_id), payout.amount), (ledger.SYSTEM_SPORTSBOOK, -payout.amount)],
+                entries=[
+                    (ledger_code_for_player(payout.player_id), payout.amount),
+                    (ledger.SYSTEM_SPORTSBOOK, -payout.amount),
+                ],
                 reference=f"sportsbet:{payout.bet_id}",
             )
             return True

@@ -132,7 +132,11 @@ def _hot_rows(m: dict) -> list[dict]:
         _row(
             "hot_account: split/naive account retries",
             f"{split['account_retries']} / {naive['account_retries']}"
-            + (f" = {_fmt(_ratio(split['account_retries'], naive['account_retries']), 3)}" if naive["account_retries"] else ""),
+            + (
+                f" = {_fmt(_ratio(split['account_retries'], naive['account_retries']), 3)}"
+                if naive["account_retries"]
+                else ""
+            ),
         )
     )
     out.append(_row("hot_account: failed operations split / naive", f"{split['failed']} / {naive['failed']}"))
@@ -215,7 +219,8 @@ def _vendor_rows(m: dict) -> list[dict]:
         _row(
             "vendor_race: concurrent adds (disjoint windows)",
             f"{a['added']}/{a['attempted']} added in {_fmt(a['converge_s'], 2)} s",
-            note=f"conflicts {a['conflicts']}, retries {a['retries']}, gave up {a['exhausted']}",
+            note=f"conflicts {a['conflicts']}, retries {a['retries']}, retry budget exhausted {a['exhausted']} "
+            f"(resubmitted {a['resubmits']})",
         ),
         _row(
             "vendor_race: concurrent adds (one window, 3 kinds)",
@@ -282,8 +287,7 @@ def _http_rows(m: dict) -> list[dict]:
                 _row(
                     f"http {name}: requests/s",
                     f"{_fmt(r['rps'], 0)} ({_fmt(ratio)} of trivial)",
-                    note=f"p50 {_fmt(r['p50_ms'])} ms, p99 {_fmt(r['p99_ms'])} ms, errors {r['errors']}; "
-                    f"{h['web']}",
+                    note=f"p50 {_fmt(r['p50_ms'])} ms, p99 {_fmt(r['p99_ms'])} ms, errors {r['errors']}; {h['web']}",
                 )
             )
     s = m.get("scale_out")

@@ -56,7 +56,9 @@ def run(config: Config) -> dict:
 
 
 def _new_event(index: int) -> SportEvent:
-    return create_match_event(name=f"Bench match {index}", home=f"Home {index}", away=f"Away {index}", odds=("2.10", "3.40", "3.20"))
+    return create_match_event(
+        name=f"Bench match {index}", home=f"Home {index}", away=f"Away {index}", odds=("2.10", "3.40", "3.20")
+    )
 
 
 def _run_design(design: str, config: Config, *, rounds: int, spins: int, bet_every: int) -> dict:
@@ -117,7 +119,9 @@ def _run_design(design: str, config: Config, *, rounds: int, spins: int, bet_eve
                         result.errors.pop("InsufficientSessionFunds")
                         attempt("feed", services.feed, session=session, amount=FEED, idempotency_key=uuid.uuid4().hex)
                 else:
-                    result.timed(naive.spin, player_id=player.pk, game=game, stake=stake, idempotency_key=uuid.uuid4().hex)
+                    result.timed(
+                        naive.spin, player_id=player.pk, game=game, stake=stake, idempotency_key=uuid.uuid4().hex
+                    )
                 if n % bet_every == 0:
                     bet()
             if design == "split":
