@@ -417,17 +417,25 @@ def test_backends_terminated_at_random_moments_leave_all_or_nothing_and_retries_
 
     assert kills >= 20 and len(interrupted) >= 5, (kills, len(interrupted))
     assert_reconciles()  # whatever committed, committed whole
+    committed = 0
     for _, op, session_id, key in interrupted:
         session = GameSession.objects.get(pk=session_id)
         ledger_key = OPERATIONS[op][0](session, key)
         existed = LedgerTransaction.objects.filter(idempotency_key=ledger_key).count()
         assert existed <= 1
+        committed += existed
+        # All or nothing across tables too: the spin row with its ledger posting, the closed session with its cash-out.
+        if op == "spin":
+            assert Spin.objects.filter(session=session, idempotency_key=key).count() == existed
+        if op == "leave" and existed:
+            assert session.status == GameSession.Status.CLOSED
         with contextlib.suppress(DomainError):  # e.g. closed since: the op cannot happen now, and did not
             OPERATIONS[op][1](session, key)
         assert LedgerTransaction.objects.filter(idempotency_key=ledger_key).count() <= 1
         if op == "spin":
             assert Spin.objects.filter(session=session, idempotency_key=key).count() <= 1
     assert_reconciles()
+    print(f"{kills} backends killed, {len(interrupted)} operations interrupted, {committed} of them had committed")
 
 
 # --- 4. the same task message twice -----------------------------------------------------------------------

@@ -615,7 +615,9 @@ class Workload:
                     )
         still_queued = Payout.objects.filter(player_id__in=pids, state=Payout.State.QUEUED).count()
         if still_queued:
-            problems.append(f"{still_queued} payouts still queued after the final sweep")
+            problems.append(
+                f"{still_queued} payouts still queued after the final sweep (is a Celery worker running? else --eager)"
+            )
         if sessions.filter(status=GameSession.Status.OPEN).exists():
             problems.append("sessions still open after the final leave")
         if SportEvent.objects.filter(name__startswith=f"WL {self.run_id} ", status=SportEvent.Status.OPEN).exists():
