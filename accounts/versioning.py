@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import models
+from django.db import OperationalError, models
 from django.db.models import F
 
 from accounts import metrics
@@ -63,11 +63,38 @@ def retry_on_conflict(
     for attempt in range(1, attempts + 1):
         try:
             return operation()
+        except OperationalError as exc:
+            if not _is_lost_race(exc):
+                raise
+            conflict = ConcurrencyConflict(label=f"postgresql.{_sqlstate(exc)}")
+            metrics.record("conflict", conflict.label)
+            if attempt == attempts:
+                metrics.record("exhausted", conflict.label)
+                raise conflict from exc
+            metrics.record("retry", conflict.label)
+            _backoff(attempt, base_delay, max_delay)
         except ConcurrencyConflict as conflict:
             if attempt == attempts:
                 metrics.record("exhausted", conflict.label, conflict.pk)
                 raise
             metrics.record("retry", conflict.label, conflict.pk)
-            ceiling = min(max_delay, base_delay * (2 ** (attempt - 1)))
-            time.sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not security
+            _backoff(attempt, base_delay, max_delay)
     raise AssertionError("unreachable")
+
+
+# PostgreSQL's own lost races: a deadlock victim or a serialization failure. The
+# transaction (or savepoint) is rolled back, so re-running the operation is safe.
+LOST_RACE_SQLSTATES = {"40P01", "40001"}
+
+
+def _sqlstate(exc: BaseException) -> str:
+    return getattr(exc.__cause__, "sqlstate", None) or ""
+
+
+def _is_lost_race(exc: BaseException) -> bool:
+    return _sqlstate(exc) in LOST_RACE_SQLSTATES
+
+
+def _backoff(attempt: int, base_delay: float, max_delay: float) -> None:
+    ceiling = min(max_delay, base_delay * (2 ** (attempt - 1)))
+    time.sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not security

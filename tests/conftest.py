@@ -14,6 +14,15 @@ from tests.factories import PlayerFactory, StaffFactory
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the whole-system workload in tests/system (default fixed, or $SYSTEM_SEED)",
+    )
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_eager(settings):
     """Fast password hashing; Celery tasks run in-process unless a test starts a real worker."""

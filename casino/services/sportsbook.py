@@ -212,7 +212,9 @@ def settle_event(*, event: SportEvent, result: dict) -> Settlement:
                 SportEvent, pk=current.pk, version=current.version, status=SportEvent.Status.SETTLED, settled_at=now
             )
             report = _settle_bets(event=current, parsed=parsed, now=now)
-            transaction.on_commit(_enqueue_payouts)
+            # robust: a broker outage must not turn a committed settlement into an error;
+            # the beat sweep enqueues from the database anyway.
+            transaction.on_commit(_enqueue_payouts, robust=True)
             return report
 
     report = retry_on_conflict(attempt)
@@ -256,7 +258,7 @@ def _settle_bets(*, event: SportEvent, parsed: dict[int, int | str], now) -> Set
 def _queue_payouts(*, event_id: int, now) -> tuple[int, Decimal]:
     """One set-based INSERT: a queued payout per won/void bet of the event.
 
-    Amounts use the same rounding as ``Sportsbet.potential_return`` (half-even
+    Amounts use the same rounding as ``Sportsbet.potential_return`` (half-up
     to the cent). ``ON CONFLICT (bet_id) DO NOTHING`` plus the one-to-one
     constraint make a payout per bet exactly once even for huge events.
     """

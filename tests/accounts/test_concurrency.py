@@ -74,3 +74,38 @@ def test_same_idempotency_key_at_the_same_instant_moves_money_once():
     assert len({r.pk for r in results}) == 1, results
     assert selectors.balance_of(player=player) == Decimal("7.00")
     assert LedgerTransaction.objects.filter(idempotency_key__endswith=":click").count() == 1
+
+
+def test_a_postgresql_deadlock_is_retried_as_a_lost_race():
+    """Proves: a deadlock victim (SQLSTATE 40P01) is rolled back and re-run by retry_on_conflict, not a 500."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from accounts.models import Account
+    from accounts.versioning import retry_on_conflict
+
+    a, b = PlayerFactory(balance="10"), PlayerFactory(balance="10")
+    ids = [Account.objects.get(user=a).pk, Account.objects.get(user=b).pk]
+    both_locked_first = threading.Barrier(2)
+    attempts = [0, 0]
+
+    def worker(i):
+        first, second = (ids[0], ids[1]) if i == 0 else (ids[1], ids[0])
+
+        def op():
+            attempts[i] += 1
+            with transaction.atomic():
+                with connection.cursor() as cur:
+                    cur.execute("UPDATE accounts_account SET balance = balance + 1 WHERE id = %s", [first])
+                    if attempts[i] == 1:
+                        both_locked_first.wait(timeout=10)  # each holds one row: opposite order -> deadlock
+                    cur.execute("UPDATE accounts_account SET balance = balance - 1 WHERE id = %s", [second])
+            return "ok"
+
+        return retry_on_conflict(op, base_delay=0.01)
+
+    results = run_in_threads(2, worker)
+    assert results == ["ok", "ok"], results
+    assert sorted(attempts) == [1, 2]  # exactly one victim, re-run once
+    assert metrics.shared_counts().get("retry:postgresql.40P01", 0) >= 1

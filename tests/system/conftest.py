@@ -9,18 +9,9 @@ from tests.celery_support import celery_worker, celery_worker_factory  # noqa: F
 DEFAULT_SEED = 20250601
 
 
-def pytest_addoption(parser):
-    parser.addoption(
-        "--seed",
-        type=int,
-        default=None,
-        help=f"seed of the system workload (default {DEFAULT_SEED}, or $SYSTEM_SEED)",
-    )
-
-
 @pytest.fixture
 def seed(request) -> int:
-    """The workload seed: ``--seed`` (when pytest is pointed at tests/system), else $SYSTEM_SEED, else fixed."""
+    """The workload seed: ``--seed`` (option declared in tests/conftest.py), else $SYSTEM_SEED, else fixed."""
     chosen = request.config.getoption("--seed", default=None)
     if chosen is None:
         chosen = int(os.environ.get("SYSTEM_SEED", DEFAULT_SEED))
