@@ -143,6 +143,11 @@ class WorkerResult:
 class PoolResult:
     results: list[WorkerResult]
     counts: dict[str, int]
+    worker_cpu_s: float = 0.0
+
+    def cpu_ms_per(self, operations: int) -> float | None:
+        """Python CPU (all worker processes) per operation."""
+        return round(self.worker_cpu_s * 1000 / operations, 2) if operations else None
 
     @property
     def elapsed(self) -> float:
@@ -194,6 +199,7 @@ def run_pool(
     """
     procs = procs or config.procs
     threads = threads or config.threads
+    cpu_before = _children_cpu()
     ctx = mp.get_context("fork")
     barrier = ctx.Barrier(procs * threads + 1)
     queue = ctx.Queue()
@@ -224,7 +230,13 @@ def run_pool(
     if helper:
         helper.join(timeout=120)
     counts.update(metrics.local_counts())
-    return PoolResult(results=results, counts=dict(counts))
+    return PoolResult(results=results, counts=dict(counts), worker_cpu_s=_children_cpu() - cpu_before)
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished (waited-for) children: the worker processes."""
+    times = os.times()
+    return times.children_user + times.children_system
 
 
 def _background(fn, stop: threading.Event) -> None:

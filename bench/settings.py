@@ -8,3 +8,6 @@ production instead of a connection per request).
 from casino.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
+
+# The bench settles many events: keep the app's INFO lines out of the results output.
+LOGGING["loggers"]["casino"]["level"] = "WARNING"  # noqa: F405

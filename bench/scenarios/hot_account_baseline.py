@@ -44,7 +44,7 @@ BET = Decimal("1.00")
 
 
 def run(config: Config) -> dict:
-    rounds, spins, bet_every = config.n(6, 2), 30, 10
+    rounds, spins, bet_every = config.n(4, 2), 30, 10
     workload = (
         f"{config.workers} players x {rounds} rounds x {spins} spins, a sportsbet every {bet_every} spins, "
         f"an event settled every {SETTLE_EVERY} s with its winnings paid"

@@ -182,7 +182,9 @@ def _pgbench(script: str, clients: int, variables: dict, *, what: str, duration=
     }
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = db["PASSWORD"]
+    busy_before = _busy_cpu_seconds()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False)
+    busy = _busy_cpu_seconds() - busy_before
     text = done.stdout + done.stderr
     tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", text)
     latency = re.search(r"latency average = ([\d.]+) ms", text)
@@ -195,5 +197,14 @@ def _pgbench(script: str, clients: int, variables: dict, *, what: str, duration=
         "latency_avg_ms": float(latency.group(1)) if latency else None,
         "transactions": int(processed.group(1)) if processed else None,
         "failed": int(failed.group(1)) if failed else 0,
+        # Whole-machine busy CPU per transaction (PostgreSQL + pgbench, and anything else running).
+        "machine_cpu_ms_per_tx": round(busy * 1000 / int(processed.group(1)), 2) if processed else None,
         "what": what,
     }
+
+
+def _busy_cpu_seconds() -> float:
+    """Non-idle CPU seconds of the whole machine since boot (/proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")

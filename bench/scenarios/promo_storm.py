@@ -38,7 +38,7 @@ POLICIES = {
 
 
 def run(config: Config) -> dict:
-    players = config.n(3000, 200)
+    players = config.n(2000, 200)
     out = {"players": players, "workers": config.workers}
     for name, (policy, service) in POLICIES.items():
         out[name] = _storm(config, name=name, policy=policy, service=service, players=players)
@@ -95,6 +95,7 @@ def _storm(config: Config, *, name: str, policy: str, service, players: int) -> 
         "elapsed_s": round(pool.elapsed, 2),
         "redemptions_per_s": round(redeemed / pool.elapsed, 1) if pool.elapsed else None,
         "attempts_per_s": round(attempts_made / pool.elapsed, 1) if pool.elapsed else None,
+        "worker_cpu_ms_per_attempt": pool.cpu_ms_per(attempts_made),
         "p50_ms": _pct(pool, 50),
         "p99_ms": _pct(pool, 99),
         "refusals": domain_refusals,

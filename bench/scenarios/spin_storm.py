@@ -32,7 +32,7 @@ def setup(config: Config, players: int):
 
 def run(config: Config, *, players: int | None = None) -> dict:
     players = players or config.workers
-    spins_per_worker = config.n(150, 10)
+    spins_per_worker = config.n(100, 10)
     game, sessions = setup(config, players)
     stake = game.min_stake
 
@@ -51,6 +51,7 @@ def run(config: Config, *, players: int | None = None) -> dict:
         "elapsed_s": round(pool.elapsed, 2),
         "spins_per_s": round(pool.throughput(), 1),
         **pool.latency_ms(),
+        "worker_cpu_ms_per_spin": pool.cpu_ms_per(pool.ops),
         "account_conflicts": count(pool.counts, "conflict", "accounts.account"),
         "session_conflicts": count(pool.counts, "conflict", "casino.gamesession"),
         "session_retries": count(pool.counts, "retry", "casino.gamesession"),
