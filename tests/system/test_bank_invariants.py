@@ -9,7 +9,6 @@ reproduce a failing seed with ``pytest tests/system --seed N`` or
 ``python -m tests.system.workload --seed N``.
 """
 
-from collections import Counter
 
 import pytest
 
@@ -39,10 +38,11 @@ def test_money_is_conserved_and_never_negative_under_a_concurrent_workload(celer
     with capsys.disabled():
         print(f"\n{workload.summary()}; final sweep drained in {finished['drained_in']:.1f}s")
 
-    deadlocks = [u for u in workload.tally.unexpected if "deadlock detected" in u[1]]
-    others = [u for u in workload.tally.unexpected if "deadlock detected" not in u[1]]
-    shown = [f"{op}: {error}\n{trace}" for op, error, trace in others[:5]]
-    assert not others, f"{len(others)} unexpected errors:\n" + "\n".join(shown)
+    # Deadlocks included: feed and leave lock session then account, and retry_on_conflict
+    # re-runs a deadlock victim, so none may reach a player.
+    unexpected = workload.tally.unexpected
+    shown = [f"{op}: {error}\n{trace}" for op, error, trace in unexpected[:5]]
+    assert not unexpected, f"{len(unexpected)} unexpected errors:\n" + "\n".join(shown)
     assert not workload.checker.violations, workload.checker.violations[:20]
     assert not problems, problems
     assert sum(workload.tally.outcomes.values()) >= OPS
@@ -52,11 +52,3 @@ def test_money_is_conserved_and_never_negative_under_a_concurrent_workload(celer
     assert workload.checker.samples >= 5
     assert figures["payouts"] > 0 and figures["spins"] > 1000
     assert workload.tally.outcomes[("redeem", "LimitReached")] > 0
-    if deadlocks:
-        # Every other invariant held (asserted above); this one is a known defect, reported to its owner.
-        ops = Counter(op for op, _, _ in deadlocks)
-        pytest.xfail(
-            f"BUG: {len(deadlocks)} operations {dict(ops)} failed with a PostgreSQL deadlock (a 500 for the player): "
-            "feed writes the account then the session (casino/services/sessions.py feed), leave writes the session "
-            "then the account (leave); lock order must be the same"
-        )
