@@ -21,8 +21,7 @@ from tests.security import World, build_world, money_snapshot, player_routes
 
 ALLOWED: dict[str, set[str]] = {
     "signup": {"GET", "POST"},
-    # Django's LoginView (ProcessFormView) serves PUT as POST; it is CSRF-checked like a POST.
-    "login": {"GET", "POST", "PUT"},
+    "login": {"GET", "POST"},
     "logout": {"POST"},
     "wallet": {"GET"},
     "deposit": {"POST"},
