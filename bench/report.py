@@ -321,7 +321,8 @@ def markdown(doc: dict) -> str:
         f"# Benchmark results ({doc['started_at']})",
         "",
         f"Machine: {doc['machine']['cpus']} CPUs, Python {doc['machine']['python']}, "
-        f"load average at start {doc['machine']['load_average_at_start']}. "
+        f"load average at start {doc['machine']['load_average_at_start']}, "
+        f"at end {doc['machine'].get('load_average_at_end')} (1, 5, 15 min). "
         f"Workers: {doc['config']['procs']} processes x {doc['config']['threads']} threads"
         + (" (QUICK run: small counts, not for conclusions)" if doc["config"]["quick"] else "")
         + ".",

@@ -103,6 +103,7 @@ def main(argv=None) -> int:
     scale = args.scale if args.scale is not None else (0.15 if args.quick else 1.0)
     config = Config(procs=args.procs, threads=args.threads, quick=args.quick, seed=args.seed, scale=scale)
     started = datetime.now(UTC)
+    load_at_start = report.load_average()
     measured: dict[str, dict] = {}
     for name in args.only:
         module = __import__(f"bench.scenarios.{name}", fromlist=["run"])
@@ -123,7 +124,8 @@ def main(argv=None) -> int:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
-            "load_average_at_start": report.load_average(),
+            "load_average_at_start": load_at_start,
+            "load_average_at_end": report.load_average(),
         },
         "config": {"procs": config.procs, "threads": config.threads, "quick": config.quick, "scale": config.scale},
         "scenarios": measured,
