@@ -39,7 +39,7 @@ test: install services
 	$(PY) manage.py makemigrations --check --dry-run >/dev/null || (echo "Missing migrations: run manage.py makemigrations" && exit 1)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-bench: db
+bench: install services
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:

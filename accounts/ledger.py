@@ -57,7 +57,9 @@ def post(
     if sum(amount for _, amount in legs) != 0:
         raise ValueError(f"unbalanced ledger transaction {idempotency_key}: {legs}")
     try:
-        with transaction.atomic():
+        # No savepoint: a duplicate key aborts the caller's whole transaction, which
+        # is what the caller wants (its retry then finds the committed result).
+        with transaction.atomic(savepoint=False):
             tx = LedgerTransaction.objects.create(
                 kind=kind, idempotency_key=idempotency_key, reference=reference[:100], description=description[:200]
             )

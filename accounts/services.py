@@ -15,7 +15,7 @@ from accounts import ledger
 from accounts.exceptions import InsufficientFunds
 from accounts.models import Account, AuditLog, LedgerTransaction, User
 from accounts.money import parse_amount
-from accounts.versioning import retry_on_conflict, versioned_update
+from accounts.versioning import retry_idempotent, versioned_update
 
 
 def create_player(*, username: str, password: str, email: str = "") -> User:
@@ -40,7 +40,7 @@ def apply_to_account(*, player_id: int, delta: Decimal) -> Account:
     caller's ``transaction.atomic()`` and ``retry_on_conflict`` loop, together
     with the ledger posting that records the same movement.
     """
-    account = Account.objects.filter(user_id=player_id).only("id", "balance", "version").first()
+    account = Account.objects.filter(user_id=player_id).only("id", "user_id", "balance", "version").first()
     if account is None:
         account, _ = Account.objects.get_or_create(user_id=player_id)
     new_balance = account.balance + delta
@@ -101,7 +101,7 @@ def deposit(*, player: User, amount, idempotency_key: str) -> LedgerTransaction:
                 idempotency_key=key,
             )
 
-    return retry_on_conflict(attempt)
+    return retry_idempotent(attempt, replay=lambda: ledger.find(key))
 
 
 def withdraw(*, player: User, amount, idempotency_key: str) -> LedgerTransaction:
@@ -121,7 +121,7 @@ def withdraw(*, player: User, amount, idempotency_key: str) -> LedgerTransaction
                 idempotency_key=key,
             )
 
-    return retry_on_conflict(attempt)
+    return retry_idempotent(attempt, replay=lambda: ledger.find(key))
 
 
 def _check_deposit_allowed(*, player: User, amount: Decimal) -> None:

@@ -18,7 +18,7 @@ from django.db import OperationalError, models
 from django.db.models import F
 
 from accounts import metrics
-from accounts.exceptions import ConcurrencyConflict
+from accounts.exceptions import ConcurrencyConflict, DomainError
 
 T = TypeVar("T")
 
@@ -80,6 +80,24 @@ def retry_on_conflict(
             metrics.record("retry", conflict.label, conflict.pk)
             _backoff(attempt, base_delay, max_delay)
     raise AssertionError("unreachable")
+
+
+def retry_idempotent(operation: Callable[[], T], *, replay: Callable[[], T | None], **retry) -> T:
+    """``retry_on_conflict`` for an operation keyed by an idempotency key.
+
+    A double-submit can lose in a way no retry sees: its twin commits between
+    this attempt's key check and its own reads, and the twin's effect (a lower
+    balance, a used-up stake) makes this attempt fail a rule. If the operation
+    fails with a ``DomainError`` and ``replay()`` then finds the committed result
+    for the same key, that result is the answer: a replay returns the first
+    result, whatever the state is now.
+    """
+    try:
+        return retry_on_conflict(operation, **retry)
+    except DomainError:
+        if (first := replay()) is not None:
+            return first
+        raise
 
 
 # PostgreSQL's own lost races: a deadlock victim or a serialization failure. The

@@ -96,6 +96,10 @@ class Outcome:
         return (stake * self.multiplier).quantize(Decimal("0.01"))
 
 
+_MACHINES: dict[tuple, Machine] = {}
+_MACHINES_KEPT = 256
+
+
 class Machine:
     """A validated machine. Build with ``Machine.from_data`` (raises ``PaytableError``)."""
 
@@ -129,7 +133,18 @@ class Machine:
     def for_game(cls, game) -> Machine:
         # Games in the database were validated when saved; skip the RTP bound so a
         # tightened bound never makes a live game unplayable mid-session.
-        return cls.from_data(game.reels, game.paytable, check_rtp=False)
+        # Built once per saved version of the game (``updated_at`` moves on every
+        # edit), not once per spin.
+        key = (game.pk, game.updated_at)
+        if game.pk is None or game.updated_at is None:
+            return cls.from_data(game.reels, game.paytable, check_rtp=False)
+        machine = _MACHINES.get(key)
+        if machine is None:
+            machine = cls.from_data(game.reels, game.paytable, check_rtp=False)
+            if len(_MACHINES) >= _MACHINES_KEPT:
+                _MACHINES.clear()
+            _MACHINES[key] = machine
+        return machine
 
     # -- playing -------------------------------------------------------------
     def multiplier(self, symbols: tuple[str, ...]) -> int:

@@ -25,7 +25,7 @@ from accounts.exceptions import DuplicateTransaction, InvalidAmount
 from accounts.models import LedgerTransaction, User
 from accounts.money import CENT, parse_amount
 from accounts.services import audit, move_money
-from accounts.versioning import retry_on_conflict, versioned_update
+from accounts.versioning import retry_idempotent, retry_on_conflict, versioned_update
 from casino.exceptions import (
     DomainError,
     GameUnavailable,
@@ -91,7 +91,7 @@ def feed(*, session: GameSession, amount, idempotency_key: str) -> LedgerTransac
                 description=f"Fed {current.game.name}",
             )
 
-    return retry_on_conflict(attempt)
+    return retry_idempotent(attempt, replay=lambda: ledger.find(key))
 
 
 def spin(*, session: GameSession, stake=None, idempotency_key: str, free_spin: bool = False) -> Spin:
@@ -135,7 +135,7 @@ def spin(*, session: GameSession, stake=None, idempotency_key: str, free_spin: b
                 last_activity_at=now,
             )
             try:
-                with transaction.atomic():
+                with transaction.atomic(savepoint=False):  # a duplicate aborts the whole attempt
                     result = Spin.objects.create(
                         session=current,
                         idempotency_key=raw_key,
@@ -152,7 +152,9 @@ def spin(*, session: GameSession, stake=None, idempotency_key: str, free_spin: b
             _post_spin(session=current, spin=result, paid=paid)
             return result
 
-    return retry_on_conflict(attempt)
+    return retry_idempotent(
+        attempt, replay=lambda: Spin.objects.filter(session_id=session.pk, idempotency_key=raw_key).first()
+    )
 
 
 def leave(

@@ -32,7 +32,7 @@ from accounts.exceptions import DuplicateTransaction
 from accounts.models import LedgerTransaction
 from accounts.money import parse_amount
 from accounts.services import apply_to_account, move_money
-from accounts.versioning import retry_on_conflict, versioned_update
+from accounts.versioning import retry_idempotent, retry_on_conflict, versioned_update
 from casino.exceptions import (
     AlreadySettled,
     BettingClosed,
@@ -89,7 +89,7 @@ def place_sportsbet(
             )
             return bet
 
-    return retry_on_conflict(attempt)
+    return retry_idempotent(attempt, replay=lambda: _existing_bet(player_id=player.pk, key=key))
 
 
 def _existing_bet(*, player_id: int, key: str) -> Sportsbet | None:

@@ -76,3 +76,21 @@ def test_conflicts_are_visible_to_other_processes_through_redis(player):
         versioned_update(Account, pk=account.pk, version=account.version + 7, balance=Decimal("0"))
     assert metrics.shared_counts()["conflict:accounts.account"] == before + 1
     assert metrics.recent_events(1)[0][1:3] == ("conflict", "accounts.account")
+
+
+def test_retry_idempotent_answers_a_lost_double_submit_with_the_first_result(player):
+    from accounts import services
+    from accounts.exceptions import InsufficientFunds
+    from accounts.versioning import retry_idempotent
+
+    first = services.withdraw(player=player, amount="60", idempotency_key="twin")
+
+    def twin_that_saw_no_key_yet():  # its rule check now fails on the balance the first one left
+        raise InsufficientFunds()
+
+    key = first.idempotency_key
+    from accounts import ledger
+
+    assert retry_idempotent(twin_that_saw_no_key_yet, replay=lambda: ledger.find(key)).pk == first.pk
+    with pytest.raises(InsufficientFunds):  # no committed twin: the rule's answer stands
+        retry_idempotent(twin_that_saw_no_key_yet, replay=lambda: ledger.find("never-used"))
