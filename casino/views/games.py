@@ -175,7 +175,7 @@ def session_leave(request, pk):
 
 
 def _render_play(request, session, *, status: int = 200, spin_form=None, free_form=None, feed_form=None):
-    session.refresh_from_db()
+    session = selectors.session_of(player=request.user, pk=session.pk).get()  # as committed, game included
     spins = selectors.recent_spins(session=session)
     last = spins[0] if spins else None
     ctx = {
