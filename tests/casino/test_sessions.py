@@ -23,26 +23,10 @@ from casino.exceptions import (
     SessionClosed,
 )
 from casino.models import FreeSpinGrant, Game, GameSession, Spin
-from casino.services.sessions import load_demo_games
 from casino.slots import Machine
 from promotions import effects
 
 D = Decimal
-
-
-@pytest.fixture
-def games(db):
-    return {g.slug: g for g in load_demo_games()}
-
-
-@pytest.fixture
-def fruit(games):
-    return games["fruit-frenzy"]
-
-
-@pytest.fixture
-def diamond(games):
-    return games["diamond-sevens"]
 
 
 @pytest.fixture

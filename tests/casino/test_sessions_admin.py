@@ -11,7 +11,6 @@ from accounts.models import AuditLog, User
 from accounts.selectors import balance_of
 from casino import services
 from casino.models import Game, GameSession
-from casino.services.sessions import load_demo_games
 from casino.slots import DEMO_GAMES
 
 D = Decimal
@@ -21,11 +20,6 @@ D = Decimal
 def staff_client(client, staff):
     client.force_login(staff)
     return client
-
-
-@pytest.fixture
-def fruit(db):
-    return load_demo_games()[0]
 
 
 def game_form(**overrides):

@@ -16,7 +16,6 @@ from accounts.selectors import balance_of
 from casino import services
 from casino.exceptions import NoFreeSpins, SessionAlreadyOpen, SessionClosed
 from casino.models import FreeSpinGrant, GameSession, Spin
-from casino.services.sessions import load_demo_games
 from tests.conftest import run_in_threads
 from tests.factories import PlayerFactory
 
@@ -26,11 +25,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PLAYERS = 8
 SPINS_EACH = 200
 STAKES = [D("0.10"), D("0.20"), D("0.50"), D("1.00")]
-
-
-@pytest.fixture
-def fruit(db):
-    return load_demo_games()[0]
 
 
 @pytest.mark.slow

@@ -12,22 +12,11 @@ from accounts.models import LedgerTransaction
 from accounts.selectors import balance_of
 from casino import services
 from casino.models import GameSession, Spin
-from casino.services.sessions import load_demo_games
 from casino.slots import Machine, percent
 from promotions.models import Vendor, VendorPromotion
 
 D = Decimal
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def games(db):
-    return {g.slug: g for g in load_demo_games()}
-
-
-@pytest.fixture
-def fruit(games):
-    return games["fruit-frenzy"]
 
 
 @pytest.fixture

@@ -1,0 +1,20 @@
+"""Fixtures shared by the casino tests: the demo machines, loaded through the service."""
+
+import pytest
+
+from casino.services.sessions import load_demo_games
+
+
+@pytest.fixture
+def games(db):
+    return {g.slug: g for g in load_demo_games()}
+
+
+@pytest.fixture
+def fruit(games):
+    return games["fruit-frenzy"]
+
+
+@pytest.fixture
+def diamond(games):
+    return games["diamond-sevens"]
