@@ -128,3 +128,16 @@ def test_icons_fall_back_to_names():
     assert slots.icon("seven") == "7️⃣"
     assert slots.icon("mystery") == "mystery"
     assert slots.icon("*") == "✱" and slots.symbol_name("*") == "any"
+
+
+@pytest.mark.django_db
+def test_machine_is_built_once_per_saved_game_version_and_rebuilt_after_an_edit(fruit):
+    from casino.models import Game
+
+    first = Machine.for_game(fruit)
+    assert Machine.for_game(Game.objects.get(pk=fruit.pk)) is first  # same saved version: cached
+    fruit.paytable = [*fruit.paytable[:-1], {**fruit.paytable[-1], "pays": fruit.paytable[-1]["pays"] + 1}]
+    fruit.save()  # staff edit: updated_at moves on
+    edited = Machine.for_game(Game.objects.get(pk=fruit.pk))
+    assert edited is not first
+    assert edited.rtp != first.rtp
