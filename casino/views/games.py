@@ -22,6 +22,7 @@ from accounts.selectors import balance_of
 from casino import selectors, services
 from casino.exceptions import DomainError, SessionAlreadyOpen
 from casino.forms.games import FeedForm, FreeSpinForm, SpinForm
+from casino.notices import notify_since_last_visit
 from casino.slots import Machine, icon, percent, symbol_name
 from promotions.selectors import active_promotions_for_games
 
@@ -43,6 +44,7 @@ def lobby(request):
         }
         for game in games
     ]
+    notify_since_last_visit(request)
     ctx = {
         "rows": rows,
         "balance": balance_of(player=request.user),
@@ -104,6 +106,8 @@ def session_history(request):
 @vary_on_headers("HX-Request")
 def session_detail(request, pk):
     session = get_object_or_404(selectors.session_of(player=request.user, pk=pk))
+    if not request.htmx:
+        notify_since_last_visit(request)  # e.g. "payout paid" right after leaving the machine
     return _render_play(request, session)
 
 

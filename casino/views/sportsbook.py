@@ -1,20 +1,15 @@
 """Sportsbook pages: events and the bet slip, my bets, one bet and its cash-out button.
 
-Notices ("toasts") of bets settled and payouts paid are computed on each visit
-from the database: the session remembers when the player last looked
-(``bets_seen_at``), and the next page view shows what changed since then.
+Notices ("toasts") of bets settled and payouts paid: see ``casino.notices``.
 """
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import path
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
@@ -24,10 +19,9 @@ from casino import selectors, services
 from casino.exceptions import InvalidStake, OddsChanged
 from casino.forms.sportsbook import BetForm
 from casino.models import Sportsbet
+from casino.notices import mark_seen, notify_since_last_visit
 
 BETS_PAGE_SIZE = 20
-SEEN_KEY = "bets_seen_at"
-MAX_NOTICES = 4
 STAKE_ERRORS = (InvalidAmount, InvalidStake, InsufficientFunds)
 
 
@@ -50,7 +44,7 @@ def sportsbook(request):
     ctx = _slip_context(request, selection=selection)
     if request.htmx:
         return render(request, "casino/sportsbook.html#slip", ctx)
-    _notify_since_last_visit(request)
+    notify_since_last_visit(request)
     ctx["events"] = selectors.upcoming_events()
     return render(request, "casino/sportsbook.html", ctx)
 
@@ -111,7 +105,7 @@ def my_bets(request):
         request.GET.get("page")
     )
     if not request.htmx:
-        _notify_since_last_visit(request)
+        notify_since_last_visit(request)
     ctx = {
         "page": page,
         "status": status if status in Sportsbet.Status.values else "",
@@ -132,7 +126,7 @@ def _bet_context(request, bet) -> dict:
 def bet_detail(request, pk):
     bet = selectors.bet_of(player=request.user, pk=pk)
     if not request.htmx:
-        _notify_since_last_visit(request)
+        notify_since_last_visit(request)
     return render(request, "casino/bet_detail.html#bet" if request.htmx else "casino/bet_detail.html",
                   _bet_context(request, bet))  # fmt: skip
 
@@ -150,39 +144,12 @@ def cash_out_bet(request, pk):
         status = exc.status_code
     else:
         messages.success(request, f"{payout.amount} paid to your account.")
-        request.session[SEEN_KEY] = timezone.now().isoformat()  # this one was announced just now
+        mark_seen(request)  # this one was announced just now
         if not request.htmx:
             return redirect(bet)
     bet = selectors.bet_of(player=request.user, pk=pk)
     template = "casino/bet_detail.html#bet" if request.htmx else "casino/bet_detail.html"
     return render(request, template, _bet_context(request, bet), status=status)
-
-
-def _notify_since_last_visit(request) -> None:
-    """Toast bets settled and payouts paid since the player last looked."""
-    now = timezone.now()
-    since = _seen_at(request)
-    request.session[SEEN_KEY] = now.isoformat()
-    if since is None:
-        return
-    settled = list(selectors.bets_settled_since(player=request.user, since=since)[: MAX_NOTICES + 1])
-    for bet in settled[:MAX_NOTICES]:
-        outcome = {"won": "won", "lost": "lost", "void": "was void (stake refunded)"}.get(bet.status, bet.status)
-        messages.info(request, f"Bet #{bet.pk} on {bet.selection.name} {outcome}.")
-    if len(settled) > MAX_NOTICES:
-        messages.info(request, "More bets were settled: see My bets.")
-    paid = list(selectors.payouts_paid_since(player=request.user, since=since)[: MAX_NOTICES + 1])
-    for payout in paid[:MAX_NOTICES]:
-        messages.success(request, f"Payout of {payout.amount} for bet #{payout.bet_id} paid to your account.")
-    if len(paid) > MAX_NOTICES:
-        messages.success(request, "More payouts were paid: see your wallet.")
-
-
-def _seen_at(request) -> datetime | None:
-    try:
-        return datetime.fromisoformat(request.session.get(SEEN_KEY, ""))
-    except (TypeError, ValueError):
-        return None
 
 
 urlpatterns = [
