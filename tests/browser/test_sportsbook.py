@@ -60,8 +60,9 @@ def test_bet_settle_in_admin_leave_session_payout_paid(page, chromium, live_serv
     # Leaving the machine pays the queued payout (the session-close hook enqueues it).
     page.goto(session.get_absolute_url())
     page.get_by_role("button", name="Leave and cash out").click()
-    page.goto("/bets/")
+    # The next full page (the closed session) announces the payout, once.
     expect(page.locator("#toasts")).to_contain_text("Payout of 20.00 for bet")
+    page.goto("/bets/")
     expect(page.get_by_test_id(f"payout-state-{placed.pk}")).to_have_text("Winnings paid")
     page.goto("/wallet/")
     expect(page.get_by_test_id(f"payout-{placed.payout.pk}")).to_have_text("Paid")
