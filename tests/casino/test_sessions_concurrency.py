@@ -31,7 +31,9 @@ STAKES = [D("0.10"), D("0.20"), D("0.50"), D("1.00")]
 def test_spins_never_touch_the_hot_account_while_deposits_hammer_it(fruit):
     """8 players x 200 spins while a 9th thread deposits to the same accounts: zero account
     conflicts (spins never write the account), and account + session = deposits - stakes + wins."""
-    players = [PlayerFactory(balance="50.00") for _ in range(PLAYERS)]
+    # 50.00 goes into the machine, 50.00 stays in the account for re-feeds when a losing streak
+    # empties the machine (the depositor may not have reached this player yet).
+    players = [PlayerFactory(balance="100.00") for _ in range(PLAYERS)]
     sessions = []
     for p in players:
         s = services.open_session(player=p, game=fruit)
@@ -55,6 +57,8 @@ def test_spins_never_touch_the_hot_account_while_deposits_hammer_it(fruit):
                 except Exception as exc:  # only an empty machine may refuse a spin
                     assert "Not enough money in the machine" in str(exc), exc
                     services.feed(session=session, amount="5.00", idempotency_key=f"refeed-{n}")
+                    # The refused spin moved nothing and stored nothing; the same key now spins.
+                    services.spin(session=session, stake=stake, idempotency_key=f"spin-{n}")
                 done += 1
         finally:
             with lock:
@@ -97,7 +101,7 @@ def test_spins_never_touch_the_hot_account_while_deposits_hammer_it(fruit):
         refeeds = int(fed_extra[p.pk] / D("5.00"))
         assert account.version == versions_before[p.pk] + deposit_count[p.pk] + refeeds
         assert account.balance + s.balance == (
-            D("50.00") + deposits[p.pk] - spins["staked"] + spins["won"] + spins["boost"]
+            D("100.00") + deposits[p.pk] - spins["staked"] + spins["won"] + spins["boost"]
         )
     out = io.StringIO()
     call_command("reconcile", stdout=out)
