@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
-from accounts.exceptions import DuplicateTransaction, InvalidIdempotencyKey
 from accounts.models import LedgerEntry, LedgerTransaction
+from core.exceptions import DuplicateTransaction
 
 SYSTEM_CASH = "system:cash"  # the outside world: deposits come from it, withdrawals go to it
 SYSTEM_HOUSE = "system:house"  # the casino's game results
@@ -17,20 +17,6 @@ SYSTEM_SPORTSBOOK = "system:sportsbook"  # sportsbet stakes and payouts
 SYSTEM_PROMOTIONS = "system:promotions"  # bonus money and promotion effects
 
 SYSTEM_ACCOUNTS = (SYSTEM_CASH, SYSTEM_HOUSE, SYSTEM_SPORTSBOOK, SYSTEM_PROMOTIONS)
-
-
-def session_code(session_id: int) -> str:
-    return f"session:{session_id}"
-
-
-def clean_key(idempotency_key, *, max_length: int = 100) -> str:
-    """A client-supplied idempotency key made safe to store: printable text,
-    not empty, at most ``max_length`` characters. Anything else is a typed error
-    (a form that lost its key), never a database error."""
-    key = str(idempotency_key if idempotency_key is not None else "").strip()
-    if not key or not key.isprintable():
-        raise InvalidIdempotencyKey()
-    return key[:max_length]
 
 
 def find(idempotency_key: str) -> LedgerTransaction | None:

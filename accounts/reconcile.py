@@ -3,18 +3,21 @@ stored balance equals the sum of its ledger entries."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from decimal import Decimal
 
 from django.db import connection
 
-from accounts import ledger
+from accounts import hooks, ledger
+from accounts.hooks import BalanceSource
 
-# (label, table, key column, ledger-account prefix): aggregates that store a balance.
-BALANCE_SOURCES = [
-    ("account", "accounts_account", "user_id", "player:"),
-    ("game session", "casino_gamesession", "id", "session:"),
-]
+# The player accounts; higher apps add their balance-holding aggregates (game sessions)
+# through ``accounts.hooks.balance_sources``.
+ACCOUNTS = BalanceSource(label="account", table="accounts_account", key_column="user_id", prefix="player:")
+
+
+def balance_sources() -> list[BalanceSource]:
+    return [ACCOUNTS, *hooks.balance_sources]
 
 
 @dataclass
@@ -65,7 +68,7 @@ def reconcile() -> Report:
             "WHERE NOT EXISTS (SELECT 1 FROM accounts_ledgerentry e WHERE e.transaction_id = t.id) LIMIT 1000"
         )
         report.unbalanced_transactions += [(row[0], Decimal("0")) for row in cur.fetchall()]
-        for label, table, key, prefix in BALANCE_SOURCES:
+        for label, table, key, prefix in (astuple(source) for source in balance_sources()):
             cur.execute(
                 f"""
                 WITH sums AS (

@@ -1,20 +1,23 @@
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import path
 from django.views.decorators.http import require_http_methods
 
-from accounts import views
+from accounts.views import responsible, wallet
 
 urlpatterns = [
-    path("signup/", views.signup, name="signup"),
+    path("signup/", wallet.signup, name="signup"),
     path(
         "login/",
         require_http_methods(["GET", "POST"])(auth_views.LoginView.as_view(template_name="accounts/login.html")),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("wallet/", views.wallet, name="wallet"),
-    path("wallet/deposit/", views.deposit, name="deposit"),
-    path("wallet/withdraw/", views.withdraw, name="withdraw"),
-    path("wallet/statement/", views.statement, name="statement"),
-    path("", include("accounts.views_responsible")),
+    path("wallet/", wallet.wallet, name="wallet"),
+    path("wallet/deposit/", wallet.deposit, name="deposit"),
+    path("wallet/withdraw/", wallet.withdraw, name="withdraw"),
+    path("wallet/statement/", wallet.statement, name="statement"),
+    path("responsible/", responsible.responsible_page, name="responsible"),
+    path("responsible/limits/", responsible.set_limits, name="responsible_limits"),
+    path("responsible/break/", responsible.take_break, name="responsible_break"),
+    path("responsible/exclude/", responsible.self_exclude, name="responsible_exclude"),
 ]

@@ -1,5 +1,5 @@
 """Real Celery workers for the bench: ``celery -A casino worker`` subprocesses on the
-bench's database and Redis (adapted from tests/celery_support.py, without pytest)."""
+bench's database and Redis (adapted from tests/helpers/celery.py, without pytest)."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, connections
 
-from accounts import metrics
+from core import metrics
 
 # Redis keys the bench may delete in its own Redis database: the metrics and
 # the Celery queues (never FLUSHDB: the URL could be shared by mistake).
@@ -61,7 +61,7 @@ def clear_redis() -> None:
 
 
 def demo_game():
-    from casino.services.sessions import load_demo_games
+    from casino.demo import load_demo_games
 
     return next(g for g in load_demo_games() if g.slug == "fruit-frenzy")
 

@@ -19,9 +19,9 @@ from django.utils import timezone
 from accounts import ledger
 from accounts.models import LedgerTransaction, ledger_code_for_player
 from accounts.services import apply_to_account
-from accounts.versioning import retry_on_conflict, versioned_update
 from casino.models import Game, Payout
 from casino.slots import Machine
+from core.versioning import retry_on_conflict, versioned_update
 
 
 def spin(*, player_id: int, game: Game, stake: Decimal, idempotency_key: str) -> Decimal:

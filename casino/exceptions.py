@@ -1,8 +1,6 @@
-"""Typed errors of the casino and sportsbook services (see accounts.exceptions)."""
+"""Typed errors of the casino and sportsbook services (the base classes live in ``core.exceptions``)."""
 
-from accounts.exceptions import ConcurrencyConflict, DomainError, InsufficientFunds, InvalidAmount, PlayerBlocked
-
-__all__ = ["ConcurrencyConflict", "DomainError", "InsufficientFunds", "InvalidAmount", "PlayerBlocked"]
+from core.exceptions import DomainError
 
 
 # --- game sessions ------------------------------------------------------------
@@ -18,11 +16,13 @@ class SessionClosed(DomainError):
 
 class InvalidStake(DomainError):
     default_message = "That stake is not allowed on this game."
+    field = "stake"
 
 
 class InsufficientSessionFunds(DomainError):
     default_message = "Not enough money in the machine. Feed it from your account first."
     status_code = 409
+    field = "stake"
 
 
 class GameUnavailable(DomainError):

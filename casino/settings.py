@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "axes",
+    "core",
     "accounts",
     "casino",
     "promotions",
@@ -48,7 +49,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "accounts.middleware.HtmxMessagesMiddleware",
+    "core.middleware.HtmxMessagesMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

@@ -6,7 +6,9 @@ from celery import shared_task
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 
-from accounts.exceptions import ConcurrencyConflict
+from accounts.models import User
+from casino import selectors, services
+from core.exceptions import ConcurrencyConflict
 
 MONEY_TASK = {
     "acks_late": True,
@@ -22,9 +24,6 @@ MONEY_TASK = {
 @shared_task(**MONEY_TASK)
 def pay_out_player(player_id: int) -> int:
     """Pay every queued payout of one player (skipped while they are in a session)."""
-    from accounts.models import User
-    from casino import services
-
     player = User.objects.filter(pk=player_id).first()
     if player is None:
         return 0
@@ -34,8 +33,6 @@ def pay_out_player(player_id: int) -> int:
 @shared_task(acks_late=True)
 def sweep_payouts() -> int:
     """Beat: enqueue payouts for players with queued payouts and no open session."""
-    from casino import selectors
-
     player_ids = list(selectors.players_due_payout())
     for player_id in player_ids:
         pay_out_player.delay(player_id)
@@ -45,6 +42,4 @@ def sweep_payouts() -> int:
 @shared_task(**MONEY_TASK)
 def close_idle_sessions() -> int:
     """Beat: close and cash out sessions with no spin for SESSION_IDLE_MINUTES."""
-    from casino import services
-
     return len(services.close_idle_sessions(idle_for=timedelta(minutes=settings.SESSION_IDLE_MINUTES)))

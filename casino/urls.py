@@ -1,11 +1,34 @@
+"""The project's root URLconf (``casino`` is also the project package), with the casino app's own pages.
+
+The accounts and promotions apps keep their pages in their own ``urls.py``; this
+root wires them in by name, as ``INSTALLED_APPS`` does (no Python import of them).
+"""
+
 from django.contrib import admin
 from django.urls import include, path
+
+from casino.views import games, sportsbook
+
+casino_patterns = [
+    path("", games.lobby, name="lobby"),
+    path("games/<slug:slug>/", games.game_detail, name="game_detail"),
+    path("games/<slug:slug>/play/", games.session_open, name="session_open"),
+    path("sessions/", games.session_history, name="session_history"),
+    path("sessions/<int:pk>/", games.session_detail, name="session_detail"),
+    path("sessions/<int:pk>/spin/", games.session_spin, name="session_spin"),
+    path("sessions/<int:pk>/feed/", games.session_feed, name="session_feed"),
+    path("sessions/<int:pk>/leave/", games.session_leave, name="session_leave"),
+    path("responsible/reality-check/", games.reality_check, name="reality_check"),
+    path("sportsbook/", sportsbook.sportsbook, name="sportsbook"),
+    path("sportsbook/bet/", sportsbook.place_bet, name="place_bet"),
+    path("bets/", sportsbook.my_bets, name="my_bets"),
+    path("bets/<int:pk>/", sportsbook.bet_detail, name="bet_detail"),
+    path("bets/<int:pk>/cash-out/", sportsbook.cash_out_bet, name="cash_out_bet"),
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
-    path("", include("casino.views.games")),
-    path("", include("casino.views.sportsbook")),
-    path("", include("promotions.views.codes")),
-    path("", include("promotions.views.vendors")),
+    path("", include(casino_patterns)),
+    path("", include("promotions.urls")),
 ]

@@ -1,13 +1,12 @@
-"""Typed errors of the promotion services (see accounts.exceptions)."""
+"""Typed errors of the promotion services (the base classes live in ``core.exceptions``)."""
 
-from accounts.exceptions import ConcurrencyConflict, DomainError
-
-__all__ = ["ConcurrencyConflict", "DomainError"]
+from core.exceptions import DomainError
 
 
 # --- promotion codes ----------------------------------------------------------
 class UnknownCode(DomainError):
     default_message = "That code does not exist. Check the spelling."
+    field = "code"
     status_code = 404
 
 
@@ -15,21 +14,25 @@ class CodeNotActive(DomainError):
     """Not yet active, expired, or deactivated by staff (the message says which)."""
 
     default_message = "That code is not active."
+    field = "code"
     status_code = 409
 
 
 class AlreadyRedeemed(DomainError):
     default_message = "You have already redeemed this code."
+    field = "code"
     status_code = 409
 
 
 class LimitReached(DomainError):
     default_message = "This code has been fully redeemed."
+    field = "code"
     status_code = 409
 
 
 class InvalidCode(DomainError):
     default_message = "That promotion code is not valid."
+    field = "code"
 
 
 # --- vendor promotions ----------------------------------------------------------

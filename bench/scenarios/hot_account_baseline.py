@@ -27,7 +27,6 @@ import uuid
 from collections import Counter
 from decimal import Decimal
 
-from accounts.exceptions import ConcurrencyConflict, DomainError
 from accounts.models import LedgerEntry, User
 from bench import naive
 from bench.common import Config, WorkerResult, count, demo_game, make_players, reset_data, run_pool
@@ -36,6 +35,7 @@ from casino.exceptions import InsufficientSessionFunds
 from casino.models import GameSession, Payout, Selection, SportEvent
 from casino.selectors import players_due_payout
 from casino.services.sportsbook import create_match_event
+from core.exceptions import ConcurrencyConflict, DomainError
 
 SETTLE_EVERY = 0.25  # seconds between two settled events
 OPEN_EVENTS = 3

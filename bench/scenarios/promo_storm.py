@@ -4,7 +4,7 @@ Every player is tried once, and one in ten a second time by another worker,
 in a shuffled order (so those players race themselves): a second redemption
 must be refused by the (code, player) unique constraint. Policies: ``unlimited``; ``overbook`` and
 ``strict`` with a limit of half the players; and the single-row-lock
-baseline (``_redeem_with_code_lock``: ``SELECT … FOR UPDATE`` on the code,
+baseline (``bench.baselines.redeem_with_code_lock``: ``SELECT … FOR UPDATE`` on the code,
 then count) with the same limit.
 
 Reported per policy: redemptions/s (granted), attempts/s (every decision,
@@ -24,6 +24,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import LedgerTransaction, User
+from bench import baselines
 from bench.common import Config, WorkerResult, make_players, reset_data, run_pool
 from promotions.models import PromotionCode, Redemption
 from promotions.services import codes
@@ -33,7 +34,7 @@ POLICIES = {
     "unlimited": (PromotionCode.LimitPolicy.UNLIMITED, codes.redeem),
     "overbook": (PromotionCode.LimitPolicy.OVERBOOK, codes.redeem),
     "strict": (PromotionCode.LimitPolicy.STRICT, codes.redeem),
-    "baseline_lock": (PromotionCode.LimitPolicy.OVERBOOK, codes._redeem_with_code_lock),  # noqa: SLF001
+    "baseline_lock": (PromotionCode.LimitPolicy.OVERBOOK, baselines.redeem_with_code_lock),
 }
 
 

@@ -17,9 +17,10 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from accounts.exceptions import ConcurrencyConflict
 from bench.common import Config, WorkerResult, count, reset_data, run_pool
-from promotions.models import Vendor, VendorPromotion
+from casino.models import Vendor
+from core.exceptions import ConcurrencyConflict
+from promotions.models import VendorPromotion
 from promotions.models.vendors import PromotionKind
 from promotions.services import vendors
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import Subquery
 
-from accounts.admin import ReadOnlyAdminMixin
 from casino import services
-from casino.exceptions import DomainError
 from casino.forms.games import GameAdminForm
 from casino.models import FreeSpinGrant, Game, GameSession, Spin
 from casino.slots import Machine, PaytableError, percent
+from core.admin import ReadOnlyAdminMixin
+from core.exceptions import DomainError
 
 SPINS_SHOWN_INLINE = 100
 MONEY_COLUMNS = ("balance", "total_fed", "total_staked", "total_won", "cashed_out", "spin_count")

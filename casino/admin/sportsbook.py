@@ -10,19 +10,17 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from accounts.exceptions import DomainError
 from accounts.models import User
-from accounts.services import audit
 from casino import selectors, services
 from casino.forms.sportsbook import SettleEventForm
 from casino.models import Market, Payout, Selection, SportEvent, Sportsbet
+from core.exceptions import DomainError
 
 
 class MarketInline(admin.TabularInline):
@@ -116,18 +114,7 @@ class SportEventAdmin(SettledReadOnly, admin.ModelAdmin):
         if request.method == "POST":
             if form.is_valid():
                 try:
-                    with transaction.atomic():
-                        report = services.settle_event(event=event, result=form.result())
-                        audit(
-                            actor=request.user,
-                            action="sportsbook.settle_event",
-                            target=f"sportevent:{event.pk}",
-                            result={str(k): str(v) for k, v in form.result().items()},
-                            won=report.won,
-                            lost=report.lost,
-                            void=report.void,
-                            queued=str(report.queued_amount),
-                        )
+                    report = services.settle_event(event=event, result=form.result(), actor=request.user)
                 except DomainError as exc:
                     form.add_error(None, exc.message)
                 else:
@@ -233,15 +220,8 @@ class PayoutAdmin(ReadOnlyAdmin):
         player_ids = set(queryset.filter(state=Payout.State.QUEUED).values_list("player_id", flat=True))
         paid = skipped = 0
         for player in User.objects.filter(pk__in=player_ids).order_by("pk"):
-            done = services.pay_out_player(player=player)
+            done = services.pay_out_player(player=player, actor=request.user)  # audited per payout, inside it
             if done:
-                audit(
-                    actor=request.user,
-                    action="sportsbook.pay_out_player",
-                    target=f"player:{player.pk}",
-                    payouts=[p.pk for p in done],
-                    amount=str(sum(p.amount for p in done)),
-                )
                 paid += len(done)
             else:
                 skipped += 1

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django import forms
 
-from accounts.forms import IdempotentForm, MoneyField
 from casino.models import SportEvent
 from casino.services.sportsbook import VOID
+from core.forms import IdempotentForm, MoneyField
 
 
 class BetForm(IdempotentForm):

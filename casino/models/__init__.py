@@ -1,4 +1,4 @@
-from casino.models.games import FreeSpinGrant, Game, GameSession, Spin
+from casino.models.games import FreeSpinGrant, Game, GameSession, Spin, Vendor
 from casino.models.sportsbook import Market, Payout, Selection, SportEvent, Sportsbet
 
 __all__ = [
@@ -11,4 +11,5 @@ __all__ = [
     "Spin",
     "SportEvent",
     "Sportsbet",
+    "Vendor",
 ]

@@ -5,10 +5,24 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
-from accounts.models import TimeStamped
-from accounts.versioning import Versioned
+from core.models import TimeStamped, Versioned
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class Vendor(Versioned, TimeStamped):
+    """A game studio: its games are played here, and it runs promotions on them.
+    The aggregate that guards those promotions (``promotions.services.vendors``):
+    every change to them bumps this row's version, so concurrent changes serialise."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Game(TimeStamped):
@@ -23,7 +37,7 @@ class Game(TimeStamped):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=100)
     vendor = models.ForeignKey(
-        "promotions.Vendor", null=True, blank=True, on_delete=models.PROTECT, related_name="games"
+        Vendor, null=True, blank=True, on_delete=models.PROTECT, related_name="games"
     )
     description = models.TextField(blank=True)
     min_stake = models.DecimalField(**MONEY)

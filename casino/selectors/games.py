@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from casino.models import FreeSpinGrant, Game, GameSession, Spin
-from promotions import effects
 
 __all__ = [
     "FreeSpins",
@@ -21,7 +22,8 @@ __all__ = [
     "recent_spins",
     "session_of",
     "sessions_of",
-    "win_boost_for",
+    "RealityCheck",
+    "reality_check",
 ]
 
 SPIN_HISTORY_LIMIT = 50
@@ -81,6 +83,26 @@ def free_spins_by_game(*, player, at=None) -> dict[int, int]:
     return {row["game_id"]: row["total"] for row in rows}
 
 
-def win_boost_for(*, game: Game, at=None) -> Decimal:
-    """The vendor win boost (percent) active on ``game`` now; 0 when none."""
-    return Decimal(effects.win_boost_percent(game=game, at=at or timezone.now()) or 0)
+@dataclass(frozen=True)
+class RealityCheck:
+    session: GameSession
+    played: timedelta
+    net: Decimal
+    every_minutes: int
+    checkpoint: int  # how many whole reminder periods have passed
+
+    @property
+    def played_minutes(self) -> int:
+        return int(self.played.total_seconds() // 60)
+
+
+def reality_check(*, player, now: datetime | None = None) -> RealityCheck | None:
+    """Time played and net result (won - staked) of the player's open game session."""
+    session = open_session_for(player=player)
+    if session is None:
+        return None
+    now = now or timezone.now()
+    every = max(int(getattr(settings, "REALITY_CHECK_MINUTES", 30)), 1)
+    played = max(now - session.created_at, timedelta(0))
+    checkpoint = int(played.total_seconds() // (every * 60))
+    return RealityCheck(session, played, session.total_won - session.total_staked, every, checkpoint)

@@ -20,14 +20,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts import ledger, responsible
-from accounts.exceptions import DuplicateTransaction, InvalidAmount
+from accounts import ledger
 from accounts.models import LedgerTransaction, User
-from accounts.money import CENT, parse_amount
-from accounts.services import audit, move_money
-from accounts.versioning import retry_idempotent, retry_on_conflict, versioned_update
+from accounts.services import check_can_play, move_money
+from casino import hooks
 from casino.exceptions import (
-    DomainError,
     GameUnavailable,
     InsufficientSessionFunds,
     InvalidStake,
@@ -36,62 +33,67 @@ from casino.exceptions import (
     SessionClosed,
 )
 from casino.models import FreeSpinGrant, Game, GameSession, Spin
-from casino.slots import DEMO_GAMES, Machine
-from promotions import effects
+from casino.slots import Machine
+from core.audit import audit
+from core.exceptions import DomainError, DuplicateTransaction, InvalidAmount
+from core.idempotency import client_key, idempotent, scoped_key
+from core.money import CENT, ZERO, parse_amount
+from core.versioning import retry_on_conflict, versioned_update
 
 log = logging.getLogger(__name__)
 
 MAX_FREE_SPINS_PER_GRANT = 1000
-KEY_LENGTH = 64
 
 
 def open_session(*, player: User, game: Game) -> GameSession:
-    """Sit the player at ``game``. At most one open session per player (a DB constraint)."""
-    responsible.check_can_play(player=player)
+    """Sit the player at ``game``. At most one open session per player (a DB constraint).
+
+    The exclusion check runs inside the transaction that inserts the session; the
+    ``casino.hooks.session_opened`` hooks (vendor free spins) run in it too.
+    """
     if not Game.objects.filter(pk=game.pk, is_active=True).exists():
         raise GameUnavailable()
     with transaction.atomic():
+        check_can_play(player=player)
         try:
             with transaction.atomic():
                 session = GameSession.objects.create(player=player, game=game, last_activity_at=timezone.now())
         except IntegrityError as exc:
             raise SessionAlreadyOpen() from exc
-        effects.on_session_opened(session=session)
+        for hook in hooks.session_opened:
+            hook(session)
     return session
 
 
 def feed(*, session: GameSession, amount, idempotency_key: str) -> LedgerTransaction:
     """Move ``amount`` from the player's account into the machine (one account debit)."""
     amount = parse_amount(amount, field="Amount to feed")
-    key = f"feed:{session.pk}:{_clean_key(idempotency_key)}"
-    responsible.check_can_play(player=session.player)
+    key = scoped_key("feed", session.pk, idempotency_key)
 
     def attempt() -> LedgerTransaction:
-        with transaction.atomic():
-            if existing := ledger.find(key):
-                return existing
-            current = _reread(session)
-            if not current.is_open:
-                raise SessionClosed("This game session is closed: open a new one to play.")
-            versioned_update(
-                GameSession,
-                pk=current.pk,
-                version=current.version,
-                balance=current.balance + amount,
-                total_fed=current.total_fed + amount,
-                last_activity_at=timezone.now(),
-            )
-            return move_money(
-                player_id=current.player_id,
-                delta=-amount,
-                counterparty=current.ledger_code,
-                kind=LedgerTransaction.Kind.FEED,
-                idempotency_key=key,
-                reference=current.ledger_code,
-                description=f"Fed {current.game.name}",
-            )
+        check_can_play(player=User(pk=session.player_id))  # no query for the user row
+        current = _reread(session)
+        if not current.is_open:
+            raise SessionClosed("This game session is closed: open a new one to play.")
+        versioned_update(
+            GameSession,
+            pk=current.pk,
+            version=current.version,
+            balance=current.balance + amount,
+            total_fed=current.total_fed + amount,
+            last_activity_at=timezone.now(),
+        )
+        return move_money(
+            player_id=current.player_id,
+            delta=-amount,
+            counterparty=current.ledger_code,
+            kind=LedgerTransaction.Kind.FEED,
+            idempotency_key=key,
+            reference=current.ledger_code,
+            description=f"Fed {current.game.name}",
+        )
 
-    return retry_idempotent(attempt, replay=lambda: ledger.find(key))
+    return idempotent(find=lambda: ledger.find(key), attempt=attempt)
 
 
 def spin(*, session: GameSession, stake=None, idempotency_key: str, free_spin: bool = False) -> Spin:
@@ -101,59 +103,56 @@ def spin(*, session: GameSession, stake=None, idempotency_key: str, free_spin: b
     session nothing and is paid from the promotions pot. A replayed
     ``idempotency_key`` returns the first spin and moves nothing.
     """
-    raw_key = _clean_key(idempotency_key)
+    raw_key = client_key(idempotency_key)
     if not free_spin:
         stake = parse_amount(stake, field="Stake")
 
     def attempt() -> Spin:
-        with transaction.atomic():
-            if existing := Spin.objects.filter(session_id=session.pk, idempotency_key=raw_key).first():
-                return existing
-            current = _reread(session)
-            if not current.is_open:
-                raise SessionClosed("This game session is closed: no more spins.")
-            now = timezone.now()
-            if free_spin:
-                grant = _take_free_spin(player_id=current.player_id, game_id=current.game_id, at=now)
-                played = grant.stake
-                paid = Decimal("0.00")
-            else:
-                _check_stake(game=current.game, stake=stake, balance=current.balance)
-                played = paid = stake
-            outcome = Machine.for_game(current.game).spin()
-            win = outcome.win_for(played)
-            boost = _boost(game=current.game, win=win, at=now)
-            balance = current.balance - paid + win + boost
-            versioned_update(
-                GameSession,
-                pk=current.pk,
-                version=current.version,
-                balance=balance,
-                total_staked=current.total_staked + paid,
-                total_won=current.total_won + win + boost,
-                spin_count=current.spin_count + 1,
-                last_activity_at=now,
-            )
-            try:
-                with transaction.atomic(savepoint=False):  # a duplicate aborts the whole attempt
-                    result = Spin.objects.create(
-                        session=current,
-                        idempotency_key=raw_key,
-                        stake=played,
-                        win=win,
-                        boost=boost,
-                        stops=list(outcome.stops),
-                        symbols=list(outcome.symbols),
-                        balance_after=balance,
-                        free_spin=free_spin,
-                    )
-            except IntegrityError as exc:  # the same key committed by a concurrent click: retry finds it
-                raise DuplicateTransaction(label="casino.spin", pk=raw_key) from exc
-            _post_spin(session=current, spin=result, paid=paid)
-            return result
+        current = _reread(session)
+        if not current.is_open:
+            raise SessionClosed("This game session is closed: no more spins.")
+        now = timezone.now()
+        if free_spin:
+            grant = _take_free_spin(player_id=current.player_id, game_id=current.game_id, at=now)
+            played = grant.stake
+            paid = Decimal("0.00")
+        else:
+            _check_stake(game=current.game, stake=stake, balance=current.balance)
+            played = paid = stake
+        outcome = Machine.for_game(current.game).spin()
+        win = outcome.win_for(played)
+        boost = _boost(game=current.game, win=win, at=now)
+        balance = current.balance - paid + win + boost
+        versioned_update(
+            GameSession,
+            pk=current.pk,
+            version=current.version,
+            balance=balance,
+            total_staked=current.total_staked + paid,
+            total_won=current.total_won + win + boost,
+            spin_count=current.spin_count + 1,
+            last_activity_at=now,
+        )
+        try:
+            with transaction.atomic(savepoint=False):  # a duplicate aborts the whole attempt
+                result = Spin.objects.create(
+                    session=current,
+                    idempotency_key=raw_key,
+                    stake=played,
+                    win=win,
+                    boost=boost,
+                    stops=list(outcome.stops),
+                    symbols=list(outcome.symbols),
+                    balance_after=balance,
+                    free_spin=free_spin,
+                )
+        except IntegrityError as exc:  # the same key committed by a concurrent click: retry finds it
+            raise DuplicateTransaction(label="casino.spin", pk=raw_key) from exc
+        _post_spin(session=current, spin=result, paid=paid)
+        return result
 
-    return retry_idempotent(
-        attempt, replay=lambda: Spin.objects.filter(session_id=session.pk, idempotency_key=raw_key).first()
+    return idempotent(
+        find=lambda: Spin.objects.filter(session_id=session.pk, idempotency_key=raw_key).first(), attempt=attempt
     )
 
 
@@ -211,7 +210,8 @@ def leave(
                     cashed_out=str(amount),
                     reason=reason,
                 )
-            effects.on_session_closed(session=closed)
+            for hook in hooks.session_closed:
+                hook(closed)
             _enqueue_payouts(closed.player_id)
             return closed
 
@@ -272,22 +272,7 @@ def grant_free_spins(
         return FreeSpinGrant.objects.get(source_key=source_key)
 
 
-def load_demo_games() -> list[Game]:
-    """Create or update the demo machines from ``casino.slots.DEMO_GAMES`` (for seed_demo and tests)."""
-    games = []
-    for data in DEMO_GAMES:
-        Machine.from_data(data["reels"], data["paytable"])  # never install an unplayable machine
-        defaults = {k: v for k, v in data.items() if k != "slug"}
-        game, _ = Game.objects.update_or_create(slug=data["slug"], defaults=defaults)
-        games.append(game)
-    return games
-
-
 # --- internals ---------------------------------------------------------------
-def _clean_key(idempotency_key) -> str:
-    return ledger.clean_key(idempotency_key, max_length=KEY_LENGTH)
-
-
 def _reread(session: GameSession) -> GameSession:
     """The session as committed now (callers may hold a stale instance)."""
     return GameSession.objects.select_related("game").get(pk=session.pk)
@@ -316,11 +301,12 @@ def _take_free_spin(*, player_id: int, game_id: int, at: datetime) -> FreeSpinGr
 
 
 def _boost(*, game: Game, win: Decimal, at: datetime) -> Decimal:
-    if win <= 0:
-        return Decimal("0.00")
-    percent = Decimal(effects.win_boost_percent(game=game, at=at) or 0)
+    """The extra paid on a win by the ``casino.hooks.win_boost`` hooks (vendor win boosts)."""
+    if win <= 0 or not hooks.win_boost:
+        return ZERO
+    percent = sum((Decimal(hook(game, at) or 0) for hook in hooks.win_boost), ZERO)
     if percent <= 0:
-        return Decimal("0.00")
+        return ZERO
     return (win * percent / 100).quantize(CENT, rounding=ROUND_DOWN)
 
 
@@ -355,6 +341,6 @@ def _enqueue_payouts(player_id: int) -> None:
     ``robust``: the cash-out is committed by then; failing to enqueue must not
     turn it into an error page. The beat sweep (``sweep_payouts``) re-enqueues.
     """
-    from casino.tasks import pay_out_player
+    from casino.tasks import pay_out_player  # noqa: PLC0415 - tasks call services; a service enqueues lazily
 
     transaction.on_commit(lambda: pay_out_player.delay(player_id), robust=True)

@@ -27,12 +27,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts import ledger, responsible
-from accounts.exceptions import DuplicateTransaction
+from accounts import ledger
 from accounts.models import LedgerTransaction
-from accounts.money import parse_amount
-from accounts.services import apply_to_account, move_money
-from accounts.versioning import retry_idempotent, retry_on_conflict, versioned_update
+from accounts.services import apply_to_account, check_can_play, move_money
 from casino.exceptions import (
     AlreadySettled,
     BettingClosed,
@@ -43,6 +40,11 @@ from casino.exceptions import (
     PlayerInSession,
 )
 from casino.models import GameSession, Market, Payout, Selection, SportEvent, Sportsbet
+from core.audit import audit
+from core.exceptions import DuplicateTransaction
+from core.idempotency import client_key, idempotent
+from core.money import parse_amount
+from core.versioning import retry_on_conflict, versioned_update
 
 logger = logging.getLogger(__name__)
 
@@ -59,37 +61,34 @@ def place_sportsbet(
     since, ``OddsChanged`` (nothing moves). A repeated ``idempotency_key`` returns
     the bet it placed first.
     """
-    key = ledger.clean_key(idempotency_key, max_length=100)
+    key = client_key(idempotency_key)
 
     def attempt() -> Sportsbet:
-        with transaction.atomic():
-            if existing := _existing_bet(player_id=player.pk, key=key):
-                return existing
-            responsible.check_can_play(player=player)
-            current = Selection.objects.select_related("market").filter(pk=selection.pk).first()
-            if current is None:
-                raise BettingClosed("This selection is no longer offered.")
-            _lock_event_for_betting(event_id=current.market.event_id)
-            _check_odds(selection=current, expected_odds=expected_odds)
-            amount = _valid_stake(stake, market=current.market)
-            account = apply_to_account(player_id=player.pk, delta=-amount)
-            try:
-                with transaction.atomic():
-                    bet = Sportsbet.objects.create(
-                        player_id=player.pk, selection=current, odds=current.odds, stake=amount, idempotency_key=key
-                    )
-            except IntegrityError as exc:  # the same key committed by a concurrent double-click
-                raise DuplicateTransaction(label="casino.sportsbet", pk=key) from exc
-            ledger.post(
-                kind=LedgerTransaction.Kind.BET_STAKE,
-                idempotency_key=f"bet:{bet.pk}:stake",
-                entries=[(account.ledger_code, -amount), (ledger.SYSTEM_SPORTSBOOK, amount)],
-                reference=f"sportsbet:{bet.pk}",
-                description=f"{current.market.event} - {current.name} @ {current.odds}"[:200],
-            )
-            return bet
+        check_can_play(player=player)
+        current = Selection.objects.select_related("market").filter(pk=selection.pk).first()
+        if current is None:
+            raise BettingClosed("This selection is no longer offered.")
+        _lock_event_for_betting(event_id=current.market.event_id)
+        _check_odds(selection=current, expected_odds=expected_odds)
+        amount = _valid_stake(stake, market=current.market)
+        account = apply_to_account(player_id=player.pk, delta=-amount)
+        try:
+            with transaction.atomic():
+                bet = Sportsbet.objects.create(
+                    player_id=player.pk, selection=current, odds=current.odds, stake=amount, idempotency_key=key
+                )
+        except IntegrityError as exc:  # the same key committed by a concurrent double-click
+            raise DuplicateTransaction(label="casino.sportsbet", pk=key) from exc
+        ledger.post(
+            kind=LedgerTransaction.Kind.BET_STAKE,
+            idempotency_key=f"bet:{bet.pk}:stake",
+            entries=[(account.ledger_code, -amount), (ledger.SYSTEM_SPORTSBOOK, amount)],
+            reference=f"sportsbet:{bet.pk}",
+            description=f"{current.market.event} - {current.name} @ {current.odds}"[:200],
+        )
+        return bet
 
-    return retry_idempotent(attempt, replay=lambda: _existing_bet(player_id=player.pk, key=key))
+    return idempotent(find=lambda: _existing_bet(player_id=player.pk, key=key), attempt=attempt)
 
 
 def _existing_bet(*, player_id: int, key: str) -> Sportsbet | None:
@@ -190,13 +189,14 @@ def _as_id(value) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else None
 
 
-def settle_event(*, event: SportEvent, result: dict) -> Settlement:
+def settle_event(*, event: SportEvent, result: dict, actor=None) -> Settlement:
     """Mark the result and settle every bet on the event exactly once.
 
     Winning bets get one queued ``Payout`` of stake x odds, void markets a queued
     refund of the stake, losing bets nothing. No money moves here: payouts are
     paid by ``pay_out_player``. Settling twice (or concurrently) raises
-    ``AlreadySettled`` for everybody but the first.
+    ``AlreadySettled`` for everybody but the first. ``actor`` (staff) gets an
+    audit row in the settlement's own transaction.
     """
     parsed = parse_result(event=event, result=result)
 
@@ -212,6 +212,17 @@ def settle_event(*, event: SportEvent, result: dict) -> Settlement:
                 SportEvent, pk=current.pk, version=current.version, status=SportEvent.Status.SETTLED, settled_at=now
             )
             report = _settle_bets(event=current, parsed=parsed, now=now)
+            if actor is not None:
+                audit(
+                    actor=actor,
+                    action="sportsbook.settle_event",
+                    target=f"sportevent:{current.pk}",
+                    result={str(k): str(v) for k, v in parsed.items()},
+                    won=report.won,
+                    lost=report.lost,
+                    void=report.void,
+                    queued=str(report.queued_amount),
+                )
             # robust: a broker outage must not turn a committed settlement into an error;
             # the beat sweep enqueues from the database anyway.
             transaction.on_commit(_enqueue_payouts, robust=True)
@@ -297,7 +308,7 @@ def _queue_payouts(*, event_id: int, now) -> tuple[int, Decimal]:
 def _enqueue_payouts() -> None:
     # Settled while the players are away from the machines: pay them now rather
     # than at the next beat tick. The sweep skips anybody in a session.
-    from casino.tasks import sweep_payouts
+    from casino.tasks import sweep_payouts  # noqa: PLC0415 - tasks call services; a service enqueues lazily
 
     sweep_payouts.delay()
 
@@ -307,7 +318,7 @@ def player_in_session(*, player_id: int) -> bool:
     return GameSession.objects.filter(player_id=player_id, status=GameSession.Status.OPEN).exists()
 
 
-def pay_out_player(*, player) -> list[Payout]:
+def pay_out_player(*, player, actor=None) -> list[Payout]:
     """Pay every queued payout of ``player``, each in its own short transaction.
 
     Skipped (returns ``[]``) while the player has an open game session: they are
@@ -324,7 +335,7 @@ def pay_out_player(*, player) -> list[Payout]:
         if player_in_session(player_id=player.pk):
             logger.info("player %s sat down at a machine: remaining payouts wait", player.pk)
             break
-        payout, did_pay = _pay(payout_id=payout_id)
+        payout, did_pay = _pay(payout_id=payout_id, actor=actor)
         if did_pay:
             paid.append(payout)
     return paid
@@ -350,8 +361,9 @@ def cash_out_bet(*, bet: Sportsbet) -> Payout:
     return payout
 
 
-def _pay(*, payout_id: int) -> tuple[Payout, bool]:
-    """queued -> paid (versioned) plus one ledger credit keyed ``payout:<id>``, in one transaction."""
+def _pay(*, payout_id: int, actor=None) -> tuple[Payout, bool]:
+    """queued -> paid (versioned) plus one ledger credit keyed ``payout:<id>``, in one transaction
+    (with the audit row when staff paid it)."""
 
     def attempt() -> tuple[Payout, bool]:
         with transaction.atomic():
@@ -372,35 +384,18 @@ def _pay(*, payout_id: int) -> tuple[Payout, bool]:
                 reference=f"sportsbet:{payout.bet_id}",
                 description=f"{payout.get_kind_display()} for bet #{payout.bet_id}",
             )
+            if actor is not None:
+                audit(
+                    actor=actor,
+                    action="sportsbook.pay_out_player",
+                    target=f"payout:{payout.pk}",
+                    player=payout.player_id,
+                    bet=payout.bet_id,
+                    amount=str(payout.amount),
+                )
             return payout, True
 
     return retry_on_conflict(attempt)
-
-
-# --- demo data ------------------------------------------------------------------
-DEMO_EVENTS = [
-    {
-        "name": "Royal Django FC vs Celery United",
-        "home": "Royal Django FC",
-        "away": "Celery United",
-        "odds": ("2.10", "3.40", "3.20"),
-        "starts_in_hours": 48,
-    },
-    {
-        "name": "Postgres Rovers vs Redis Rangers",
-        "home": "Postgres Rovers",
-        "away": "Redis Rangers",
-        "odds": ("1.75", "3.60", "4.50"),
-        "starts_in_hours": 72,
-    },
-    {
-        "name": "Htmx Athletic vs Python Wanderers",
-        "home": "Htmx Athletic",
-        "away": "Python Wanderers",
-        "odds": ("2.80", "3.10", "2.45"),
-        "starts_in_hours": 96,
-    },
-]
 
 
 def create_match_event(
@@ -427,27 +422,10 @@ def create_match_event(
     return event
 
 
-def create_demo_event(*, index: int = 0, starts_at=None) -> SportEvent:
-    """One of ``DEMO_EVENTS`` (for ``seed_demo``); idempotent by name while it is open."""
-    spec = DEMO_EVENTS[index % len(DEMO_EVENTS)]
-    existing = SportEvent.objects.filter(name=spec["name"], status=SportEvent.Status.OPEN).first()
-    if existing:
-        return existing
-    return create_match_event(
-        name=spec["name"],
-        home=spec["home"],
-        away=spec["away"],
-        odds=spec["odds"],
-        starts_at=starts_at or timezone.now() + timedelta(hours=spec["starts_in_hours"]),
-    )
-
-
 __all__ = [
-    "DEMO_EVENTS",
     "VOID",
     "Settlement",
     "cash_out_bet",
-    "create_demo_event",
     "create_match_event",
     "parse_result",
     "pay_out_player",

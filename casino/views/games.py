@@ -13,18 +13,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.selectors import balance_of
 from casino import selectors, services
-from casino.exceptions import DomainError, SessionAlreadyOpen
+from casino.exceptions import SessionAlreadyOpen
 from casino.forms.games import FeedForm, FreeSpinForm, SpinForm
 from casino.notices import notify_since_last_visit
 from casino.slots import Machine, icon, percent, symbol_name
-from promotions.selectors import active_promotions_for_games
+from core.exceptions import DomainError
+from core.forms import add_domain_error
 
 SESSIONS_PAGE_SIZE = 20
 
@@ -33,13 +33,11 @@ SESSIONS_PAGE_SIZE = 20
 @require_http_methods(["GET"])
 def lobby(request):
     games = list(selectors.active_games())
-    promotions = active_promotions_for_games(games)
     free_spins = selectors.free_spins_by_game(player=request.user)
     rows = [
         {
             "game": game,
             "rtp": percent(Machine.for_game(game).rtp),
-            "promotions": promotions.get(game.pk, []),
             "free_spins": free_spins.get(game.pk, 0),
         }
         for game in games
@@ -47,6 +45,7 @@ def lobby(request):
     notify_since_last_visit(request)
     ctx = {
         "rows": rows,
+        "games": games,
         "balance": balance_of(player=request.user),
         "open_session": selectors.open_session_for(player=request.user),
     }
@@ -70,7 +69,7 @@ def game_detail(request, slug):
             {"length": len(strip), "symbols": [(icon(s), s, n) for s, n in Counter(strip).most_common()]}
             for strip in machine.reels
         ],
-        "promotions": active_promotions_for_games([game]).get(game.pk, []),
+        "game_list": [game],
         "free_spins": selectors.free_spins_for(player=request.user, game=game),
         "open_session": selectors.open_session_for(player=request.user),
     }
@@ -127,7 +126,7 @@ def session_spin(request, pk):
                 free_spin=free,
             )
         except DomainError as exc:
-            form.add_error("stake" if "stake" in form.fields else None, exc.message)
+            add_domain_error(form, exc, default_field="stake")
         else:
             if not request.htmx:
                 return redirect(session)
@@ -152,7 +151,7 @@ def session_feed(request, pk):
                 idempotency_key=form.cleaned_data["idempotency_key"],
             )
         except DomainError as exc:
-            form.add_error("amount", exc.message)
+            add_domain_error(form, exc, default_field="amount")
         else:
             messages.success(request, f"Fed {form.cleaned_data['amount']} into the machine.")
             if not request.htmx:
@@ -190,7 +189,6 @@ def _render_play(request, session, *, status: int = 200, spin_form=None, free_fo
         "reels": [(icon(s), s) for s in last.symbols] if last else [("?", "")] * len(session.game.reels),
         "account_balance": balance_of(player=request.user),
         "free_spins": selectors.free_spins_for(player=request.user, game=session.game),
-        "win_boost": selectors.win_boost_for(game=session.game),
         "spin_form": spin_form or SpinForm(prefix="spin", initial={"stake": session.game.min_stake}),
         "free_form": free_form or FreeSpinForm(prefix="free"),
         "feed_form": feed_form or FeedForm(prefix="feed"),
@@ -199,19 +197,32 @@ def _render_play(request, session, *, status: int = 200, spin_form=None, free_fo
     return render(request, template, ctx, status=status)
 
 
+HTMX_STOP_POLLING = 286  # htmx stops an ``every`` trigger on this status
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def reality_check(request):
+    """Polled by the game-session page. Shows the reminder once per ``REALITY_CHECK_MINUTES``
+    of play until the player acknowledges it (POST)."""
+    check = selectors.reality_check(player=request.user)
+    due = False
+    if check is not None:
+        key = f"reality_check_ack:{check.session.pk}"
+        if request.method == "POST":
+            request.session[key] = check.checkpoint
+        due = check.checkpoint > request.session.get(key, 0)
+    ctx = {"reality": check, "reality_due": due}
+    if request.htmx:
+        status = 200 if check is not None else HTMX_STOP_POLLING
+        return render(request, "casino/partials/_reality_check.html", ctx, status=status)
+    if request.method == "POST" and check is not None:
+        return redirect(check.session.get_absolute_url())
+    return render(request, "casino/reality_check.html", ctx)
+
+
 def _one_in(probability) -> str:
     if probability == 0:
         return "never"
     return f"1 in {round(1 / probability):,}"
-
-
-urlpatterns = [
-    path("", lobby, name="lobby"),
-    path("games/<slug:slug>/", game_detail, name="game_detail"),
-    path("games/<slug:slug>/play/", session_open, name="session_open"),
-    path("sessions/", session_history, name="session_history"),
-    path("sessions/<int:pk>/", session_detail, name="session_detail"),
-    path("sessions/<int:pk>/spin/", session_spin, name="session_spin"),
-    path("sessions/<int:pk>/feed/", session_feed, name="session_feed"),
-    path("sessions/<int:pk>/leave/", session_leave, name="session_leave"),
-]

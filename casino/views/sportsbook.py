@@ -9,20 +9,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from accounts.exceptions import DomainError, InsufficientFunds, InvalidAmount
 from accounts.selectors import balance_of
 from casino import selectors, services
-from casino.exceptions import InvalidStake, OddsChanged
+from casino.exceptions import OddsChanged
 from casino.forms.sportsbook import BetForm
 from casino.models import Sportsbet
 from casino.notices import mark_seen, notify_since_last_visit
+from core.exceptions import DomainError
+from core.forms import add_domain_error
 
 BETS_PAGE_SIZE = 20
-STAKE_ERRORS = (InvalidAmount, InvalidStake, InsufficientFunds)
 
 
 def _slip_context(request, *, selection=None, form=None, receipt=None) -> dict:
@@ -70,7 +69,7 @@ def place_bet(request):
             except OddsChanged as exc:
                 form = _repriced(request, selection=selection, message=exc.message)
             except DomainError as exc:
-                form.add_error("stake" if isinstance(exc, STAKE_ERRORS) else None, exc.message)
+                add_domain_error(form, exc, default_field="stake")
             else:
                 messages.success(request, f"Bet placed: {bet.stake} on {bet.selection.name} at {bet.odds}.")
                 if not request.htmx:
@@ -150,12 +149,3 @@ def cash_out_bet(request, pk):
     bet = selectors.bet_of(player=request.user, pk=pk)
     template = "casino/bet_detail.html#bet" if request.htmx else "casino/bet_detail.html"
     return render(request, template, _bet_context(request, bet), status=status)
-
-
-urlpatterns = [
-    path("sportsbook/", sportsbook, name="sportsbook"),
-    path("sportsbook/bet/", place_bet, name="place_bet"),
-    path("bets/", my_bets, name="my_bets"),
-    path("bets/<int:pk>/", bet_detail, name="bet_detail"),
-    path("bets/<int:pk>/cash-out/", cash_out_bet, name="cash_out_bet"),
-]

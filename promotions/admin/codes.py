@@ -18,8 +18,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from accounts.admin import ReadOnlyAdminMixin
-from accounts.exceptions import DomainError
+from core.admin import ReadOnlyAdminMixin
+from core.exceptions import DomainError
 from promotions import selectors, services
 from promotions.forms.codes import BulkIssueForm, PromotionCodeAdminForm, spec_from
 from promotions.models import PromotionCode, Redemption

@@ -21,11 +21,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from accounts.admin import ReadOnlyAdminMixin
-from accounts.exceptions import DomainError
+from casino.models import Vendor
+from core.admin import ReadOnlyAdminMixin
+from core.exceptions import DomainError
 from promotions import selectors, services
 from promotions.forms.vendors import VendorPromotionForm, VendorPromotionFormSet
-from promotions.models import PromotionHistory, Vendor, VendorPromotion
+from promotions.models import PromotionHistory, VendorPromotion
 
 
 class _NotSaved(DomainError):
@@ -77,7 +78,7 @@ class VendorAdmin(admin.ModelAdmin):
 
     @admin.display(description="Timeline")
     def timeline_link(self, obj):
-        return format_html('<a href="{}">timeline</a>', reverse("admin:promotions_vendor_timeline", args=[obj.pk]))
+        return format_html('<a href="{}">timeline</a>', reverse("admin:casino_vendor_timeline", args=[obj.pk]))
 
     # -- writes ------------------------------------------------------------
     def save_model(self, request, obj, form, change):
@@ -136,8 +137,8 @@ class VendorAdmin(admin.ModelAdmin):
         except _NotSaved as exc:
             messages.error(request, f"Promotions not saved: {exc.message}")
             if object_id and Vendor.objects.filter(pk=object_id).exists():
-                return HttpResponseRedirect(reverse("admin:promotions_vendor_change", args=[object_id]))
-            return HttpResponseRedirect(reverse("admin:promotions_vendor_add"))
+                return HttpResponseRedirect(reverse("admin:casino_vendor_change", args=[object_id]))
+            return HttpResponseRedirect(reverse("admin:casino_vendor_add"))
 
     def has_delete_permission(self, request, obj=None):
         return False  # promotions and history point at the vendor (PROTECT)
@@ -149,7 +150,7 @@ class VendorAdmin(admin.ModelAdmin):
             path(
                 "<int:vendor_id>/timeline/",
                 self.admin_site.admin_view(self.timeline_view),
-                name="promotions_vendor_timeline",
+                name="casino_vendor_timeline",
             )
         ]
         return extra + urls
@@ -172,7 +173,7 @@ class VendorAdmin(admin.ModelAdmin):
             "live": selectors.live_promotions(vendor=vendor),
             "history_url": reverse("admin:promotions_promotionhistory_changelist") + f"?vendor__id__exact={vendor.pk}",
         }
-        return TemplateResponse(request, "admin/promotions/vendor/timeline.html", context)
+        return TemplateResponse(request, "admin/casino/vendor/timeline.html", context)
 
 
 def _parse_day(value: str | None) -> datetime | None:

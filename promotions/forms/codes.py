@@ -2,9 +2,10 @@
 
 from django import forms
 
-from accounts.exceptions import DomainError
 from casino.models import Game
+from core.exceptions import DomainError
 from promotions.models import PromotionCode
+from promotions.services.codes import SPEC_FIELDS, code_exists, normalize_code, validate_code_spec
 
 
 class RedeemForm(forms.Form):
@@ -27,14 +28,10 @@ class DateTimeLocalInput(forms.DateTimeInput):
 
 def spec_from(cleaned: dict) -> dict:
     """The reward/window/limit keyword arguments of ``issue_code`` from a cleaned form."""
-    from promotions.services.codes import SPEC_FIELDS
-
     return {name: cleaned.get(name) for name in SPEC_FIELDS}
 
 
 def _check_spec(form: forms.Form, cleaned: dict) -> None:
-    from promotions.services.codes import validate_code_spec
-
     if form.errors:
         return
     try:
@@ -68,8 +65,6 @@ class PromotionCodeAdminForm(forms.ModelForm):
         }
 
     def clean_code(self):
-        from promotions.services.codes import code_exists, normalize_code
-
         try:
             code = normalize_code(self.cleaned_data.get("code", ""))
         except DomainError as exc:
@@ -102,8 +97,6 @@ class BulkIssueForm(forms.Form):
     limit = forms.IntegerField(min_value=1, required=False, help_text="Per code; empty for unlimited.")
 
     def clean_prefix(self):
-        from promotions.services.codes import normalize_code
-
         prefix = self.cleaned_data.get("prefix", "")
         if not prefix.strip():
             return ""

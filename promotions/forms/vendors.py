@@ -8,7 +8,7 @@ from django import forms
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
-from accounts.exceptions import DomainError
+from core.exceptions import DomainError
 from promotions.models import PromotionHistory, VendorPromotion
 from promotions.services.vendors import (
     PARAMS_BY_KIND,

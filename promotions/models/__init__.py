@@ -1,4 +1,4 @@
 from promotions.models.codes import LimitToken, PromotionCode, Redemption
-from promotions.models.vendors import PromotionHistory, Vendor, VendorPromotion
+from promotions.models.vendors import PromotionHistory, PromotionKind, VendorPromotion
 
-__all__ = ["LimitToken", "PromotionCode", "PromotionHistory", "Redemption", "Vendor", "VendorPromotion"]
+__all__ = ["LimitToken", "PromotionCode", "PromotionHistory", "PromotionKind", "Redemption", "VendorPromotion"]

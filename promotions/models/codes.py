@@ -5,8 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
 
-from accounts.models import TimeStamped
-from accounts.versioning import Versioned
+from core.models import TimeStamped, Versioned
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 

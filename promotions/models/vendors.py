@@ -3,8 +3,8 @@ from django.contrib.postgres.fields import RangeOperators
 from django.db import models
 from django.db.models import F, Func, Q
 
-from accounts.models import TimeStamped
-from accounts.versioning import Versioned
+from casino.models import Vendor
+from core.models import TimeStamped
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 PERCENT = {"max_digits": 5, "decimal_places": 2}
@@ -19,20 +19,6 @@ class PromotionKind(models.TextChoices):
     FREE_SPINS = "free_spins", "Free spins"
     WIN_BOOST = "win_boost", "Win boost"
     CASHBACK = "cashback", "Cashback"
-
-
-class Vendor(Versioned, TimeStamped):
-    """A game studio. The aggregate that guards its promotions: every change to
-    its promotions bumps this row's version, so concurrent adds serialise."""
-
-    slug = models.SlugField(unique=True)
-    name = models.CharField(max_length=100)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class VendorPromotion(TimeStamped):

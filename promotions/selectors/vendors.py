@@ -6,10 +6,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from promotions.models import PromotionHistory, Vendor, VendorPromotion
+from casino.models import Vendor
+from promotions.models import PromotionHistory, VendorPromotion
 from promotions.models.vendors import PromotionKind
 
 __all__ = [
@@ -55,8 +56,6 @@ def promotion_history(*, vendor: Vendor | None = None) -> QuerySet[PromotionHist
 
 def vendors_with_promotions(*, at: datetime | None = None) -> QuerySet[Vendor]:
     """Vendors with their games and currently running promotions."""
-    from django.db.models import Prefetch
-
     at = at or timezone.now()
     return Vendor.objects.prefetch_related(
         "games",

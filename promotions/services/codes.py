@@ -19,19 +19,21 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from accounts import ledger, responsible
-from accounts.exceptions import DomainError
+from accounts import ledger
 from accounts.models import LedgerTransaction, User
-from accounts.money import parse_amount
-from accounts.services import audit, move_money
-from accounts.versioning import retry_on_conflict, versioned_update
+from accounts.services import check_can_play, move_money
+from casino.services import grant_free_spins
+from core.audit import audit
+from core.exceptions import DomainError
+from core.money import parse_amount
+from core.versioning import retry_on_conflict, versioned_update
 from promotions.exceptions import AlreadyRedeemed, CodeNotActive, InvalidCode, LimitReached, UnknownCode
 from promotions.models import LimitToken, PromotionCode, Redemption
 
@@ -343,8 +345,6 @@ def _grant_reward(*, promo: PromotionCode, redemption: Redemption, player: User)
             description=f"Promotion code {promo.code}",
         )
     else:
-        from casino.services import grant_free_spins
-
         grant_free_spins(
             player=player,
             game=promo.free_spins_game,
@@ -389,90 +389,41 @@ def _check_overbook(promo: PromotionCode) -> None:
         raise LimitReached(f"The code {promo.code} has been fully redeemed.")
 
 
+def _code_for_redeeming(promo: PromotionCode) -> PromotionCode:
+    """The code as committed now, share-locked: a concurrent deactivation (an UPDATE of
+    the row) waits until this redemption commits, or this read sees it. Shared locks do
+    not block each other, and the row is never written by a redemption."""
+    sql = f"SELECT * FROM {PromotionCode._meta.db_table} WHERE id = %s FOR SHARE"  # noqa: S608 - table from meta
+    return PromotionCode.objects.raw(sql, [promo.pk])[0]
+
+
 def redeem(*, player: User, code: str) -> Redemption:
     """Redeem ``code`` for ``player``: one redemption row plus its reward, in one transaction.
 
     Raises ``InvalidCode``, ``UnknownCode``, ``CodeNotActive``, ``AlreadyRedeemed``,
     ``LimitReached``, and ``PlayerBlocked`` during a self-exclusion or break (a
-    bonus is an incentive to play). Never writes the code row.
+    bonus is an incentive to play). Never writes the code row. The checks before the
+    transaction only give a quick answer; they are made again inside it.
     """
-    responsible.check_can_play(player=player)
     normalized = normalize_code(code)
     promo = _find_code(normalized)
+    check_can_play(player=player)
     check_redeemable(promo)
 
     def attempt() -> Redemption:
         with transaction.atomic():
-            redemption = _insert_redemption(promo=promo, player=player)  # first: AlreadyRedeemed wins
-            if promo.limit_policy == Policy.STRICT:
-                _claim_limit_token(promo=promo, redemption=redemption)
-            elif promo.limit_policy == Policy.OVERBOOK:
-                _check_overbook(promo)
-            _grant_reward(promo=promo, redemption=redemption, player=player)
+            current = _code_for_redeeming(promo)
+            check_redeemable(current)
+            check_can_play(player=player)
+            current.free_spins_game = promo.free_spins_game
+            redemption = _insert_redemption(promo=current, player=player)  # first: AlreadyRedeemed wins
+            if current.limit_policy == Policy.STRICT:
+                _claim_limit_token(promo=current, redemption=redemption)
+            elif current.limit_policy == Policy.OVERBOOK:
+                _check_overbook(current)
+            _grant_reward(promo=current, redemption=redemption, player=player)
             return redemption
 
     redemption = retry_on_conflict(attempt)
     redemption.code = promo
     return redemption
-
-
-def _redeem_with_code_lock(*, player: User, code: str) -> Redemption:
-    """BENCHMARK BASELINE ONLY, not used by the app: the design the issue asks to beat.
-
-    Serialises every redeemer on one row (``SELECT … FOR UPDATE`` on the code),
-    then counts redemptions against the limit. Strict, but a hot row.
-    """
-    normalized = normalize_code(code)
-    promo = _find_code(normalized)
-    check_redeemable(promo)
-
-    def attempt() -> Redemption:
-        with transaction.atomic():
-            locked = (
-                PromotionCode.objects.select_for_update(of=("self",)).select_related("free_spins_game").get(pk=promo.pk)
-            )
-            if locked.limit is not None and Redemption.objects.filter(code_id=locked.pk).count() >= locked.limit:
-                raise LimitReached(f"The code {locked.code} has been fully redeemed.")
-            redemption = _insert_redemption(promo=locked, player=player)
-            _grant_reward(promo=locked, redemption=redemption, player=player)
-            return redemption
-
-    return retry_on_conflict(attempt)
-
-
-# --- demo data ----------------------------------------------------------------------------------
-DEMO_BONUS_CODE = "WELCOME10"
-DEMO_SPINS_CODE = "SPINS20"
-
-
-def _ensure_code(code: str, **kwargs) -> PromotionCode:
-    existing = PromotionCode.objects.alias(code_upper=Upper("code")).filter(code_upper=code).first()
-    if existing is not None:
-        return existing
-    now = timezone.now()
-    try:
-        return issue_code(
-            code=code, starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=365), campaign="demo", **kwargs
-        )
-    except InvalidCode:  # issued concurrently by another seeder
-        return PromotionCode.objects.get(code=code)
-
-
-def ensure_demo_codes() -> list[PromotionCode]:
-    """Idempotent demo codes: WELCOME10 (10.00 bonus, unlimited, for a year) and, once a
-    game exists, SPINS20 (20 free spins at the first active game's minimum stake)."""
-    codes = [_ensure_code(DEMO_BONUS_CODE, reward_kind=Reward.BONUS, bonus_amount=Decimal("10.00"))]
-    from casino.models import Game
-
-    game = Game.objects.filter(is_active=True).order_by("name").first()
-    if game is not None:
-        codes.append(
-            _ensure_code(
-                DEMO_SPINS_CODE,
-                reward_kind=Reward.FREE_SPINS,
-                free_spins_game=game,
-                free_spins_count=20,
-                free_spin_stake=game.min_stake,
-            )
-        )
-    return codes

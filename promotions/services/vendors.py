@@ -27,11 +27,13 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.exceptions import InvalidAmount
-from accounts.money import parse_amount
-from accounts.versioning import retry_on_conflict, versioned_update
+from casino.models import Vendor
+from core.audit import audit
+from core.exceptions import InvalidAmount
+from core.money import parse_amount
+from core.versioning import retry_on_conflict, versioned_update
 from promotions.exceptions import InvalidPromotion, PromotionOverlap
-from promotions.models import PromotionHistory, Vendor, VendorPromotion
+from promotions.models import PromotionHistory, VendorPromotion
 from promotions.models.vendors import PromotionKind
 
 MAX_ACTIVE = 2
@@ -212,8 +214,6 @@ def _bump(vendor: Vendor) -> None:
 
 
 def _audit(actor, action: str, promo, **details) -> None:
-    from accounts.services import audit
-
     audit(actor=actor, action=action, target=f"vendor:{promo.vendor_id} promotion:{promo.pk}", **details)
 
 
@@ -384,28 +384,3 @@ def archive_expired_promotions(*, now: datetime | None = None) -> list[Promotion
 
         moved.extend(retry_on_conflict(attempt))
     return moved
-
-
-# --- demo data ----------------------------------------------------------------
-def ensure_demo_vendor() -> Vendor:
-    """The demo studio with one active promotion (idempotent; for seed_demo)."""
-    vendor, _ = Vendor.objects.get_or_create(slug="django-reels", defaults={"name": "Django Reels Studio"})
-    now = timezone.now()
-    if not VendorPromotion.objects.filter(vendor=vendor, ends_at__gt=now).exists():
-        add_vendor_promotion(
-            vendor=vendor,
-            kind=PromotionKind.FREE_SPINS,
-            starts_at=now,
-            ends_at=now + timedelta(days=14),
-            free_spins_count=5,
-            free_spin_stake=Decimal("0.50"),
-        )
-        add_vendor_promotion(
-            vendor=vendor,
-            kind=PromotionKind.CASHBACK,
-            starts_at=now + timedelta(days=3),
-            ends_at=now + timedelta(days=10),
-            percent=Decimal("10"),
-        )
-    vendor.refresh_from_db()
-    return vendor

@@ -5,13 +5,13 @@ Read-only: it renders the same partial the redeem view swaps in, with the same c
 
 from django import template
 
+from promotions.views.codes import panel_context
+
 register = template.Library()
 
 
 @register.inclusion_tag("promotions/redeem.html#panel", takes_context=True)
 def redeem_panel(context):
-    from promotions.views.codes import panel_context
-
     request = context["request"]
     ctx = panel_context(player=request.user, from_wallet=True)
     ctx["csrf_token"] = context.get("csrf_token")

@@ -4,12 +4,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from accounts.exceptions import DomainError
 from accounts.selectors import balance_of
+from core.exceptions import DomainError
+from core.forms import add_domain_error
 from promotions import selectors, services
 from promotions.forms.codes import RedeemForm
 
@@ -32,7 +32,7 @@ def panel_context(*, player, form=None, result=None, from_wallet=False) -> dict:
 @vary_on_headers("HX-Request")
 def redeem(request):
     from_wallet = request.POST.get("from") == "wallet"
-    form = RedeemForm(request.POST or None)
+    form = RedeemForm(request.POST if request.method == "POST" else None)  # an empty POST is still a POST
     result = None
     status = 200
     if request.method == "POST":
@@ -40,7 +40,7 @@ def redeem(request):
             try:
                 result = services.redeem(player=request.user, code=form.cleaned_data["code"])
             except DomainError as exc:
-                form.add_error("code", exc.message)
+                add_domain_error(form, exc, default_field="code")
         if form.errors:
             status = 422
         else:
@@ -61,9 +61,3 @@ def redemption_detail(request, pk: int):
     if redemption is None:
         raise Http404("No such redemption.")
     return render(request, "promotions/redeem_detail.html", {"redemption": redemption})
-
-
-urlpatterns = [
-    path("redeem/", redeem, name="redeem"),
-    path("redemptions/<int:pk>/", redemption_detail, name="redemption_detail"),
-]

@@ -3,7 +3,6 @@
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
-from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
@@ -25,8 +24,3 @@ def vendor_detail(request, slug):
         "games": [g for g in vendor.games.all() if g.is_active],
     }
     return render(request, "promotions/vendor_detail.html", context)
-
-
-urlpatterns = [
-    path("vendors/<slug:slug>/", vendor_detail, name="vendor_detail"),
-]

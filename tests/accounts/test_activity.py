@@ -1,10 +1,11 @@
 import pytest
 from django.urls import reverse
 
-from accounts import activity, services
-from accounts.exceptions import ConcurrencyConflict
+from accounts import services
 from accounts.models import Account
-from accounts.versioning import versioned_update
+from accounts.selectors import activity
+from core.exceptions import ConcurrencyConflict
+from core.versioning import versioned_update
 
 pytestmark = pytest.mark.django_db
 

@@ -2,10 +2,12 @@ from decimal import Decimal
 
 import pytest
 
-from accounts import metrics, selectors, services
-from accounts.exceptions import ConcurrencyConflict, InsufficientFunds
+from accounts import selectors, services
+from accounts.exceptions import InsufficientFunds
 from accounts.models import LedgerTransaction
 from accounts.reconcile import reconcile
+from core import metrics
+from core.exceptions import ConcurrencyConflict
 from tests.conftest import run_in_threads
 from tests.factories import PlayerFactory
 
@@ -83,7 +85,7 @@ def test_a_postgresql_deadlock_is_retried_as_a_lost_race():
     from django.db import connection, transaction
 
     from accounts.models import Account
-    from accounts.versioning import retry_on_conflict
+    from core.versioning import retry_on_conflict
 
     a, b = PlayerFactory(balance="10"), PlayerFactory(balance="10")
     ids = [Account.objects.get(user=a).pk, Account.objects.get(user=b).pk]

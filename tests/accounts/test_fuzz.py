@@ -13,10 +13,10 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from accounts import selectors, services
-from accounts.exceptions import DomainError, InvalidAmount
 from accounts.models import LedgerTransaction, ledger_code_for_player
-from accounts.money import parse_amount
 from accounts.reconcile import reconcile
+from core.exceptions import DomainError, InvalidAmount
+from core.money import parse_amount
 
 VALID = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
 

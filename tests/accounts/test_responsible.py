@@ -7,9 +7,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from accounts import responsible, selectors, services
-from accounts.exceptions import DepositLimitExceeded, InvalidAmount, InvalidExclusionPeriod, PlayerBlocked
+from accounts import selectors, services
+from accounts.exceptions import DepositLimitExceeded, InvalidExclusionPeriod, PlayerBlocked
 from accounts.models import LedgerEntry, SelfExclusion
+from accounts.selectors import responsible as rg
+from accounts.services import responsible
+from core.exceptions import InvalidAmount
 from tests.factories import PlayerFactory
 
 D = Decimal
@@ -46,7 +49,7 @@ def test_deposit_over_daily_limit_is_refused_with_remaining_allowance(fresh, ass
 def test_lowest_remaining_allowance_applies(fresh):
     responsible.set_deposit_limits(player=fresh, daily=D("500"), weekly=D("150"), monthly=D("1000"))
     _deposit(fresh, "100", "a")
-    assert responsible.remaining_allowance(player=fresh) == D("50.00")
+    assert rg.remaining_allowance(player=fresh) == D("50.00")
     with pytest.raises(DepositLimitExceeded) as exc:
         _deposit(fresh, "60", "b")
     assert exc.value.period == "weekly"
@@ -57,11 +60,11 @@ def test_rolling_windows_are_computed_from_the_ledger(fresh):
     _deposit(fresh, "100", "a")
     _age_deposits(fresh, timedelta(hours=25))  # out of the 24h window, still in the 7-day one
     _deposit(fresh, "100", "b")
-    statuses = {s.period: s for s in responsible.limit_statuses(player=fresh)}
+    statuses = {s.period: s for s in rg.limit_statuses(player=fresh)}
     assert statuses["daily"].used == D("100") and statuses["weekly"].used == D("200")
     _age_deposits(fresh, timedelta(days=8))  # both now out of the week, still in the month
     _deposit(fresh, "100", "c")
-    statuses = {s.period: s for s in responsible.limit_statuses(player=fresh)}
+    statuses = {s.period: s for s in rg.limit_statuses(player=fresh)}
     assert (statuses["daily"].used, statuses["weekly"].used, statuses["monthly"].used) == (D(100), D(100), D(300))
     with pytest.raises(DepositLimitExceeded) as exc:
         _deposit(fresh, "100.01", "d")
@@ -81,12 +84,12 @@ def test_withdrawals_and_other_money_do_not_count_against_a_deposit_limit(fresh)
 def test_decrease_applies_at_once_and_increase_after_cooling_off(fresh):
     responsible.set_deposit_limits(player=fresh, daily=D("100"))
     responsible.set_deposit_limits(player=fresh, daily=D("50"))
-    (daily, *_rest) = responsible.limit_statuses(player=fresh)
+    (daily, *_rest) = rg.limit_statuses(player=fresh)
     assert daily.limit == D("50") and not daily.has_pending
 
     before = timezone.now()
     responsible.set_deposit_limits(player=fresh, daily=D("200"))
-    (daily, *_rest) = responsible.limit_statuses(player=fresh)
+    (daily, *_rest) = rg.limit_statuses(player=fresh)
     assert daily.limit == D("50") and daily.has_pending and daily.pending == D("200")
     assert before + timedelta(hours=24) <= daily.pending_at <= timezone.now() + timedelta(hours=24)
     with pytest.raises(DepositLimitExceeded):
@@ -94,10 +97,10 @@ def test_decrease_applies_at_once_and_increase_after_cooling_off(fresh):
 
     # Asking again for the same raise keeps the original date (no way to reset or skip the clock).
     responsible.set_deposit_limits(player=fresh, daily=D("200"))
-    assert responsible.limit_statuses(player=fresh)[0].pending_at == daily.pending_at
+    assert rg.limit_statuses(player=fresh)[0].pending_at == daily.pending_at
 
     later = timezone.now() + timedelta(hours=24, seconds=1)
-    (daily_later, *_rest) = responsible.limit_statuses(player=fresh, now=later)
+    (daily_later, *_rest) = rg.limit_statuses(player=fresh, now=later)
     assert daily_later.limit == D("200") and not daily_later.has_pending
 
 
@@ -113,17 +116,17 @@ def test_raise_becomes_effective_for_deposits_after_24_hours(fresh):
 def test_removing_a_limit_waits_for_cooling_off_and_a_lower_value_cancels_a_pending_raise(fresh):
     responsible.set_deposit_limits(player=fresh, weekly=D("100"))
     responsible.set_deposit_limits(player=fresh, weekly=None)
-    weekly = responsible.limit_statuses(player=fresh)[1]
+    weekly = rg.limit_statuses(player=fresh)[1]
     assert weekly.limit == D("100") and weekly.has_pending and weekly.pending is None
     responsible.set_deposit_limits(player=fresh, weekly=D("80"))
-    weekly = responsible.limit_statuses(player=fresh)[1]
+    weekly = rg.limit_statuses(player=fresh)[1]
     assert weekly.limit == D("80") and not weekly.has_pending
 
 
 def test_keep_leaves_other_limits_alone(fresh):
     responsible.set_deposit_limits(player=fresh, daily=D("10"), weekly=D("20"), monthly=D("30"))
     responsible.set_deposit_limits(player=fresh, daily=D("5"))
-    assert [s.limit for s in responsible.limit_statuses(player=fresh)] == [D("5"), D("20"), D("30")]
+    assert [s.limit for s in rg.limit_statuses(player=fresh)] == [D("5"), D("20"), D("30")]
 
 
 @pytest.mark.parametrize("bad", ["-1", "0", "1e3", "abc", "1.001", "10,00", "100000000"])
@@ -174,11 +177,11 @@ def test_exclusion_of_one_player_does_not_touch_another(player, other_player):
 
 def test_one_month_before_clamps_to_month_end():
     moment = datetime(2024, 3, 31, 12, 0, tzinfo=UTC)
-    assert responsible.one_month_before(moment).date().isoformat() == "2024-02-29"
-    assert responsible.one_month_before(moment.replace(month=1)).date().isoformat() == "2023-12-31"
+    assert rg.one_month_before(moment).date().isoformat() == "2024-02-29"
+    assert rg.one_month_before(moment.replace(month=1)).date().isoformat() == "2023-12-31"
 
 
 def test_no_limit_stays_no_limit_without_a_pending_change(fresh):
     responsible.set_deposit_limits(player=fresh, daily=D("100"), weekly=None, monthly=None)
-    statuses = responsible.limit_statuses(player=fresh)
+    statuses = rg.limit_statuses(player=fresh)
     assert [(s.limit, s.has_pending) for s in statuses] == [(D("100"), False), (None, False), (None, False)]

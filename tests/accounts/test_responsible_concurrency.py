@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from accounts import responsible, selectors, services
+from accounts import selectors, services
 from accounts.exceptions import DepositLimitExceeded, PlayerBlocked
+from accounts.services import responsible
 from tests.conftest import run_in_threads
 from tests.factories import PlayerFactory
 

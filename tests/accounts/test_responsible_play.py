@@ -6,11 +6,13 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from accounts import responsible, selectors
+from accounts import selectors
 from accounts.exceptions import PlayerBlocked
+from accounts.services import responsible
+from casino import selectors as casino_selectors
 from casino import services as casino
+from casino.demo import load_demo_games
 from casino.models import GameSession, Payout
-from casino.services.sessions import load_demo_games
 from casino.services.sportsbook import create_match_event
 
 D = Decimal
@@ -69,13 +71,13 @@ def test_queued_payouts_still_pay_out_during_an_exclusion(
 
 def test_reality_check_reports_time_played_and_net_result(player, game, settings):
     settings.REALITY_CHECK_MINUTES = 30
-    assert responsible.reality_check(player=player) is None
+    assert casino_selectors.reality_check(player=player) is None
     session = casino.open_session(player=player, game=game)
     casino.feed(session=session, amount=D("20.00"), idempotency_key="f")
     for i in range(3):
         casino.spin(session=session, stake=game.min_stake, idempotency_key=f"s{i}")
     _played_for(session, 31)
-    check = responsible.reality_check(player=player)
+    check = casino_selectors.reality_check(player=player)
     session.refresh_from_db()
     assert check.session.pk == session.pk
     assert check.played_minutes == 31 and check.checkpoint == 1

@@ -4,8 +4,10 @@ from decimal import Decimal
 
 import pytest
 
-from accounts import responsible, selectors
+from accounts import selectors
 from accounts.models import SelfExclusion
+from accounts.selectors import responsible as rg
+from accounts.services import responsible
 
 D = Decimal
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -32,12 +34,12 @@ def test_wallet_links_to_the_page(player_client):
 def test_setting_limits_by_plain_post_and_htmx(player_client, player):
     response = player_client.post("/responsible/limits/", {"daily": "100", "weekly": "", "monthly": ""})
     assert response.status_code == 302
-    assert responsible.limit_statuses(player=player)[0].limit == D("100")
+    assert rg.limit_statuses(player=player)[0].limit == D("100")
 
     response = player_client.post("/responsible/limits/", {"daily": "300", "weekly": "", "monthly": ""}, **HTMX)
     assert response.status_code == 200
     assert b'id="rg"' in response.content and b"<html" not in response.content
-    daily = responsible.limit_statuses(player=player)[0]
+    daily = rg.limit_statuses(player=player)[0]
     assert daily.limit == D("100") and daily.pending == D("300")
     assert "rises to 300.00" in response.headers["HX-Trigger"]
     assert "removed" not in response.headers["HX-Trigger"]  # blank and no limit before: nothing pending
@@ -57,7 +59,7 @@ def test_bad_limit_input_is_a_form_error(player_client, player, value):
     response = player_client.post("/responsible/limits/", {"daily": value}, **HTMX)
     assert response.status_code == 422
     assert b'class="errorlist' in response.content
-    assert responsible.limit_statuses(player=player)[0].limit is None
+    assert rg.limit_statuses(player=player)[0].limit is None
 
 
 def test_take_a_break_blocks_deposits_from_the_wallet(player_client, player):

@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from accounts.models import LedgerTransaction, User
 from casino import services as casino
-from casino.services.sessions import load_demo_games
+from casino.demo import load_demo_games
 from tests.factories import PASSWORD
 
 
@@ -73,7 +73,7 @@ def test_marketing_runs_promotions_only(groups):
     for perm in (
         "promotions.add_promotioncode",
         "promotions.change_promotioncode",
-        "promotions.add_vendor",
+        "casino.add_vendor",
         "promotions.change_vendorpromotion",
         "promotions.delete_vendorpromotion",
     ):

@@ -3,8 +3,10 @@ from decimal import Decimal
 import pytest
 
 from accounts import ledger, selectors, services
-from accounts.exceptions import InsufficientFunds, InvalidAmount
+from accounts.exceptions import InsufficientFunds
 from accounts.models import Account, LedgerEntry, LedgerTransaction
+from core.exceptions import InvalidAmount
+from core.idempotency import client_key
 from tests.factories import PlayerFactory
 
 pytestmark = pytest.mark.django_db
@@ -142,10 +144,10 @@ def test_balances_from_players_are_independent():
 
 @pytest.mark.parametrize("key", ["", "   ", None, "a\x00b", "tab\there", "line\nbreak"])
 def test_unusable_idempotency_keys_are_a_typed_error_everywhere(player, key):
-    from accounts.exceptions import InvalidIdempotencyKey
+    from core.exceptions import InvalidIdempotencyKey
 
     with pytest.raises(InvalidIdempotencyKey):
         services.deposit(player=player, amount="1", idempotency_key=key)
     with pytest.raises(InvalidIdempotencyKey):
-        ledger.clean_key(key)
+        client_key(key)
     assert selectors.balance_of(player=player) == Decimal("100.00")

@@ -4,8 +4,8 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.selectors import balance_of
+from promotions.demo import ensure_demo_codes
 from promotions.models import Redemption
-from promotions.services.codes import ensure_demo_codes
 from tests.browser.conftest import log_in, screenshot
 from tests.factories import PASSWORD, PlayerFactory
 

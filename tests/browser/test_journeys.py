@@ -21,13 +21,13 @@ from playwright.sync_api import expect
 
 from accounts.models import User
 from accounts.selectors import balance_of
-from casino.models import GameSession, Payout, Sportsbet
-from casino.services.sessions import load_demo_games
-from promotions.models import Redemption, Vendor, VendorPromotion
-from promotions.services.codes import ensure_demo_codes
+from casino.demo import load_demo_games
+from casino.models import GameSession, Payout, Sportsbet, Vendor
+from promotions.demo import ensure_demo_codes
+from promotions.models import Redemption, VendorPromotion
 from tests.browser.conftest import log_in, screenshot
-from tests.casino.sportsbook_helpers import make_event, selections
 from tests.factories import PASSWORD, PlayerFactory, StaffFactory
+from tests.helpers.sportsbook import make_event, selections
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -171,7 +171,7 @@ def test_journey_staff_adds_a_vendor_promotion_player_sees_it(page, phone_page):
     staff = StaffFactory()
 
     log_in(page, staff.username, PASSWORD)
-    page.goto(f"/admin/promotions/vendor/{vendor.pk}/change/")
+    page.goto(f"/admin/casino/vendor/{vendor.pk}/change/")
     start = timezone.localtime().replace(second=0, microsecond=0)
     end = start + timedelta(days=7)
     row = "promotions-0"
@@ -183,7 +183,7 @@ def test_journey_staff_adds_a_vendor_promotion_player_sees_it(page, phone_page):
     page.locator(f'input[name="{row}-percent"]').fill("25")
     shoot(page, "c1_admin_vendor_promotion", player_page=False)
     page.get_by_role("button", name="Save", exact=True).click()
-    page.wait_for_url("**/admin/promotions/vendor/")
+    page.wait_for_url("**/admin/casino/vendor/")
     assert VendorPromotion.objects.filter(vendor=vendor, kind="win_boost").count() == 1
 
     player = PlayerFactory(balance="20.00")

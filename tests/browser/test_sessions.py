@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.selectors import balance_of
+from casino.demo import load_demo_games
 from casino.models import GameSession, Spin
-from casino.services.sessions import load_demo_games
 from tests.browser.conftest import log_in, screenshot
 from tests.factories import PASSWORD, PlayerFactory
 

@@ -9,8 +9,8 @@ from accounts.selectors import balance_of
 from casino import services
 from casino.models import Payout, Sportsbet
 from tests.browser.conftest import log_in, screenshot
-from tests.casino.sportsbook_helpers import make_event, make_game, selections
 from tests.factories import PASSWORD, PlayerFactory, StaffFactory
+from tests.helpers.sportsbook import make_event, make_game, selections
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

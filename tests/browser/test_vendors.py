@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from casino.models import Vendor
 from promotions import services
-from promotions.models import Vendor, VendorPromotion
+from promotions.models import VendorPromotion
 from tests.browser.conftest import log_in, screenshot
 from tests.factories import PASSWORD, StaffFactory
 
@@ -24,7 +25,7 @@ def test_staff_sees_the_overlap_error_on_the_admin_form(page):
     )
 
     log_in(page, staff.username, PASSWORD)
-    page.goto(f"/admin/promotions/vendor/{vendor.pk}/change/")
+    page.goto(f"/admin/casino/vendor/{vendor.pk}/change/")
     new = "promotions-1"
     page.locator(f'select[name="{new}-kind"]').select_option("free_spins")
     page.locator(f'input[name="{new}-starts_at_0"]').fill(f"{t0 + DAY:%Y-%m-%d}")
@@ -46,9 +47,9 @@ def test_staff_sees_the_overlap_error_on_the_admin_form(page):
     # Fix it (start when the other ends: touching is fine) and save.
     page.locator(f'input[name="{new}-starts_at_0"]').fill(f"{t0 + 2 * DAY:%Y-%m-%d}")
     page.get_by_role("button", name="Save", exact=True).click()
-    page.wait_for_url("**/admin/promotions/vendor/")
+    page.wait_for_url("**/admin/casino/vendor/")
     assert VendorPromotion.objects.count() == 2
 
-    page.goto(f"/admin/promotions/vendor/{vendor.pk}/timeline/")
+    page.goto(f"/admin/casino/vendor/{vendor.pk}/timeline/")
     assert page.locator('[data-testid="bar"]').count() == 2
     screenshot(page, "vendor_admin_timeline")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from casino.services.sessions import load_demo_games
+from casino.demo import load_demo_games
 
 
 @pytest.fixture

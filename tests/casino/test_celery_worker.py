@@ -1,6 +1,6 @@
 """Payouts paid by a REAL Celery worker process (Redis broker, the test database).
 
-Each test starts ``celery -A casino worker`` (tests/celery_support.py) and
+Each test starts ``celery -A casino worker`` (tests/helpers/celery.py) and
 drives it the way production does: services commit, ``on_commit`` enqueues,
 the worker pays. Nothing here is eager.
 """
@@ -15,8 +15,8 @@ from accounts.selectors import balance_of
 from casino import services
 from casino.models import Payout
 from casino.tasks import pay_out_player
-from tests.casino.sportsbook_helpers import bet, make_event, make_game, result_for, selections
-from tests.celery_support import celery_worker, celery_worker_factory, purge_broker  # noqa: F401
+from tests.helpers.celery import celery_worker, celery_worker_factory, purge_broker  # noqa: F401
+from tests.helpers.sportsbook import bet, make_event, make_game, result_for, selections
 
 pytestmark = [pytest.mark.celery, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

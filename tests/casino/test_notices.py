@@ -1,7 +1,7 @@
 import pytest
 
 from casino import services
-from tests.casino.sportsbook_helpers import bet, make_event, result_for, selections
+from tests.helpers.sportsbook import bet, make_event, result_for, selections
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from django.core.management import call_command
 from accounts import selectors
 from accounts.models import LedgerTransaction, User
 from accounts.reconcile import reconcile
-from casino.models import Game, SportEvent
-from promotions.models import PromotionCode, Vendor
+from casino.models import Game, SportEvent, Vendor
+from promotions.models import PromotionCode
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,10 @@ import pytest
 from django.utils import timezone
 
 from accounts import ledger
-from accounts.exceptions import InsufficientFunds, InvalidAmount, PlayerBlocked
-from accounts.models import Account, AuditLog, LedgerEntry, LedgerTransaction
+from accounts.exceptions import InsufficientFunds, PlayerBlocked
+from accounts.models import Account, LedgerEntry, LedgerTransaction
 from accounts.selectors import balance_of, ledger_balance
-from casino import services
+from casino import hooks, services
 from casino.exceptions import (
     GameUnavailable,
     InsufficientSessionFunds,
@@ -24,7 +24,8 @@ from casino.exceptions import (
 )
 from casino.models import FreeSpinGrant, Game, GameSession, Spin
 from casino.slots import Machine
-from promotions import effects
+from core.exceptions import InvalidAmount
+from core.models import AuditLog
 
 D = Decimal
 
@@ -78,12 +79,12 @@ def test_inactive_game_cannot_be_opened(player, fruit):
 
 
 def test_blocked_player_cannot_open_or_feed(player, fed_session, fruit, monkeypatch):
-    from accounts import responsible
+    from casino.services import sessions
 
     def blocked(*, player):
         raise PlayerBlocked("Self-excluded.")
 
-    monkeypatch.setattr(responsible, "check_can_play", blocked)
+    monkeypatch.setattr(sessions, "check_can_play", blocked)
     with pytest.raises(PlayerBlocked):
         services.feed(session=fed_session, amount="5", idempotency_key="blocked")
     services.leave(session=fed_session)
@@ -93,8 +94,8 @@ def test_blocked_player_cannot_open_or_feed(player, fed_session, fruit, monkeypa
 
 def test_open_and_close_call_vendor_promotion_hooks(player, fruit, monkeypatch):
     calls = []
-    monkeypatch.setattr(effects, "on_session_opened", lambda *, session: calls.append(("opened", session.pk)))
-    monkeypatch.setattr(effects, "on_session_closed", lambda *, session: calls.append(("closed", session.status)))
+    monkeypatch.setattr(hooks, "session_opened", [lambda session: calls.append(("opened", session.pk))])
+    monkeypatch.setattr(hooks, "session_closed", [lambda session: calls.append(("closed", session.status))])
     session = services.open_session(player=player, game=fruit)
     services.leave(session=session)
     assert calls == [("opened", session.pk), ("closed", "closed")]
@@ -250,7 +251,7 @@ def test_empty_idempotency_key_is_refused(fed_session):
 
 # --- win boost ----------------------------------------------------------------
 def test_win_boost_is_rounded_down_and_paid_by_promotions(fed_session, monkeypatch, assert_reconciles):
-    monkeypatch.setattr(effects, "win_boost_percent", lambda *, game, at: D("12.5"))
+    monkeypatch.setattr(hooks, "win_boost", [lambda game, at: D("12.5")])
     force_reels(monkeypatch, "cherry", "lemon", "lemon")  # cherry anywhere on reel one pays 2x
     spin = services.spin(session=fed_session, stake="0.33", idempotency_key="boosted")
     assert spin.win == D("0.66")
@@ -262,7 +263,7 @@ def test_win_boost_is_rounded_down_and_paid_by_promotions(fed_session, monkeypat
 
 
 def test_no_boost_on_a_losing_spin(fed_session, monkeypatch):
-    monkeypatch.setattr(effects, "win_boost_percent", lambda *, game, at: D("50"))
+    monkeypatch.setattr(hooks, "win_boost", [lambda game, at: D("50")])
     force_reels(monkeypatch, "lemon", "orange", "plum")
     assert services.spin(session=fed_session, stake="1.00", idempotency_key="l").boost == 0
 

@@ -7,11 +7,12 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from accounts.models import AuditLog, User
+from accounts.models import User
 from accounts.selectors import balance_of
 from casino import services
+from casino.demo import DEMO_GAMES
 from casino.models import Game, GameSession
-from casino.slots import DEMO_GAMES
+from core.models import AuditLog
 
 D = Decimal
 

@@ -9,13 +9,13 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Sum
 
-from accounts import metrics
 from accounts import services as account_services
 from accounts.models import Account, LedgerTransaction
 from accounts.selectors import balance_of
 from casino import services
 from casino.exceptions import InsufficientSessionFunds, NoFreeSpins, SessionAlreadyOpen, SessionClosed
 from casino.models import FreeSpinGrant, GameSession, Spin
+from core import metrics
 from tests.conftest import run_in_threads
 from tests.factories import PlayerFactory
 

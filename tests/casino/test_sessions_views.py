@@ -11,9 +11,9 @@ from django.utils import timezone
 from accounts.models import LedgerTransaction
 from accounts.selectors import balance_of
 from casino import services
-from casino.models import GameSession, Spin
+from casino.models import GameSession, Spin, Vendor
 from casino.slots import Machine, percent
-from promotions.models import Vendor, VendorPromotion
+from promotions.models import VendorPromotion
 
 D = Decimal
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -9,7 +9,8 @@ from fractions import Fraction
 import pytest
 
 from casino import slots
-from casino.slots import DEMO_GAMES, Machine, PaytableError, percent, validate
+from casino.demo import DEMO_GAMES
+from casino.slots import Machine, PaytableError, percent, validate
 
 FRUIT, DIAMOND = DEMO_GAMES
 

@@ -5,11 +5,12 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from accounts.models import AuditLog, User
+from accounts.models import User
 from accounts.selectors import balance_of
 from casino import services
 from casino.models import Payout, SportEvent, Sportsbet
-from tests.casino.sportsbook_helpers import bet, make_event, make_game, result_for, selections
+from core.models import AuditLog
+from tests.helpers.sportsbook import bet, make_event, make_game, result_for, selections
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ from accounts.selectors import balance_of
 from casino import services
 from casino.exceptions import AlreadySettled, BettingClosed
 from casino.models import Payout, SportEvent, Sportsbet
-from tests.casino.sportsbook_helpers import bet, make_event, result_for, selections
 from tests.conftest import run_in_threads
 from tests.factories import PlayerFactory
+from tests.helpers.sportsbook import bet, make_event, result_for, selections
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,10 +7,11 @@ import pytest
 from django.utils import timezone
 
 from accounts import ledger
-from accounts.exceptions import InsufficientFunds, InvalidAmount, PlayerBlocked
+from accounts.exceptions import InsufficientFunds, PlayerBlocked
 from accounts.models import LedgerTransaction
 from accounts.selectors import balance_of, ledger_balance
 from casino import selectors, services
+from casino.demo import DEMO_EVENTS, create_demo_event
 from casino.exceptions import (
     AlreadySettled,
     BettingClosed,
@@ -21,8 +22,8 @@ from casino.exceptions import (
     PlayerInSession,
 )
 from casino.models import Payout, Selection, SportEvent, Sportsbet
-from casino.services.sportsbook import DEMO_EVENTS, create_demo_event
-from tests.casino.sportsbook_helpers import bet, make_event, make_game, result_for, selections
+from core.exceptions import InvalidAmount
+from tests.helpers.sportsbook import bet, make_event, make_game, result_for, selections
 
 pytestmark = pytest.mark.django_db
 
@@ -151,12 +152,12 @@ def test_missing_selection_refused(player, event):
 
 
 def test_blocked_player_cannot_bet(player, event, monkeypatch):
-    from accounts import responsible
+    from casino.services import sportsbook
 
     def blocked(*, player):
         raise PlayerBlocked("Self-excluded.")
 
-    monkeypatch.setattr(responsible, "check_can_play", blocked)
+    monkeypatch.setattr(sportsbook, "check_can_play", blocked)
     home, _, _ = selections(event)
     with pytest.raises(PlayerBlocked):
         bet(player, home)

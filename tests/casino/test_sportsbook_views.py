@@ -8,7 +8,7 @@ from django.urls import reverse
 from accounts.selectors import balance_of
 from casino import services
 from casino.models import Payout, Selection, Sportsbet
-from tests.casino.sportsbook_helpers import bet, make_event, make_game, result_for, selections
+from tests.helpers.sportsbook import bet, make_event, make_game, result_for, selections
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from accounts.models import AuditLog
+from core.models import AuditLog
 from promotions import services
 from promotions.models import LimitToken, PromotionCode, Redemption
 from tests.factories import PlayerFactory
-from tests.promotions.codes_helpers import make_code
+from tests.helpers.codes import make_code
 
 pytestmark = pytest.mark.django_db
 

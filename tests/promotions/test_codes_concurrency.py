@@ -10,13 +10,13 @@ from accounts import ledger
 from accounts.models import LedgerTransaction, User
 from accounts.selectors import balance_of, ledger_balance
 from accounts.services import create_player
+from bench.baselines import redeem_with_code_lock
 from promotions import services
 from promotions.exceptions import AlreadyRedeemed, LimitReached
 from promotions.models import LimitToken, Redemption
-from promotions.services.codes import _redeem_with_code_lock
 from tests.conftest import run_in_threads
 from tests.factories import PASSWORD, StaffFactory
-from tests.promotions.codes_helpers import code_row_stamp, make_code
+from tests.helpers.codes import code_row_stamp, make_code
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -144,7 +144,7 @@ def test_code_lock_baseline_is_strict_too():
     promo = make_code(code="BASE20", limit_policy="overbook", limit=20)
     players = make_players(60, "base")
 
-    results = storm(players, "BASE20", threads=16, redeem=_redeem_with_code_lock)
+    results = storm(players, "BASE20", threads=16, redeem=redeem_with_code_lock)
 
     assert sum(isinstance(r, Redemption) for r in results) == 20
     assert Redemption.objects.filter(code=promo).count() == 20

@@ -4,8 +4,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from accounts import responsible, selectors
+from accounts import selectors
 from accounts.exceptions import PlayerBlocked
+from accounts.services import responsible
 from promotions import services
 from promotions.models import Redemption
 

@@ -7,15 +7,16 @@ import pytest
 from django.utils import timezone
 
 from accounts import ledger
-from accounts.models import AuditLog
 from accounts.selectors import balance_of, ledger_balance
 from casino.models import FreeSpinGrant, Game
+from core.models import AuditLog
 from promotions import services
+from promotions.demo import ensure_demo_codes
 from promotions.exceptions import AlreadyRedeemed, CodeNotActive, InvalidCode, LimitReached, UnknownCode
 from promotions.models import LimitToken, PromotionCode, Redemption
-from promotions.services.codes import BULK_ALPHABET, check_redeemable, ensure_demo_codes, normalize_code
+from promotions.services.codes import BULK_ALPHABET, check_redeemable, normalize_code
 from tests.factories import PlayerFactory
-from tests.promotions.codes_helpers import code_row_stamp, make_code
+from tests.helpers.codes import code_row_stamp, make_code
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from accounts.selectors import balance_of
 from promotions import services
 from promotions.models import Redemption
 from tests.factories import PlayerFactory, StaffFactory
-from tests.promotions.codes_helpers import make_code
+from tests.helpers.codes import make_code
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -9,10 +9,10 @@ from django.utils import timezone
 from accounts import ledger
 from accounts.models import Account, LedgerEntry, LedgerTransaction
 from casino import services as casino
-from casino.models import FreeSpinGrant, Game, GameSession
+from casino.models import FreeSpinGrant, Game, GameSession, Vendor
 from promotions import effects
 from promotions import services as promotions
-from promotions.models import Vendor, VendorPromotion
+from promotions.models import VendorPromotion
 
 DAY = timedelta(days=1)
 
@@ -142,7 +142,7 @@ def test_cashback_returns_a_share_of_net_losses_on_close(vendor, player, assert_
     )
     assert balance(player) == Decimal("100.00") - Decimal("3.45") + Decimal("0.34")
 
-    effects.on_session_closed(session=closed)  # a replay pays nothing more
+    effects.pay_cashback(closed)  # a replay pays nothing more
     casino.leave(session=session)
     assert LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.PROMOTION).count() == 1
     assert_reconciles()

@@ -7,10 +7,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AuditLog
+from casino.models import Vendor
+from core.models import AuditLog
 from promotions import services
 from promotions.forms.vendors import VendorPromotionFormSet
-from promotions.models import PromotionHistory, Vendor, VendorPromotion
+from promotions.models import PromotionHistory, VendorPromotion
 
 DAY = timedelta(days=1)
 
@@ -75,12 +76,12 @@ def existing(promo):
 
 
 def change_url(vendor):
-    return reverse("admin:promotions_vendor_change", args=[vendor.pk])
+    return reverse("admin:casino_vendor_change", args=[vendor.pk])
 
 
 def test_staff_add_a_vendor_with_a_promotion_through_the_service(admin_client, staff, t0):
     response = admin_client.post(
-        reverse("admin:promotions_vendor_add"),
+        reverse("admin:casino_vendor_add"),
         vendor_post(None, [{"kind": "cashback", "starts_at": t0, "ends_at": t0 + DAY, "percent": "10"}]),
     )
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -234,7 +235,7 @@ def test_timeline_has_a_row_per_type_and_a_bar_per_promotion(admin_client, vendo
     old = services.add_vendor_promotion(vendor=vendor, kind="cashback", starts_at=now, ends_at=now + DAY, percent=5)
     VendorPromotion.objects.filter(pk=old.pk).update(starts_at=now - 3 * DAY, ends_at=now - 2 * DAY)
     services.archive_expired_promotions()
-    url = reverse("admin:promotions_vendor_timeline", args=[vendor.pk])
+    url = reverse("admin:casino_vendor_timeline", args=[vendor.pk])
     with django_assert_max_num_queries(12):
         response = admin_client.get(url)
     assert response.status_code == 200
@@ -244,10 +245,10 @@ def test_timeline_has_a_row_per_type_and_a_bar_per_promotion(admin_client, vendo
     assert 'tl-bar active"' in page and 'tl-bar future"' in page and 'tl-bar past"' in page
     assert "4 × 0.25" in page
     assert admin_client.get(url + "?from=not-a-date").status_code == 200
-    assert admin_client.get(reverse("admin:promotions_vendor_timeline", args=[999999])).status_code == 404
+    assert admin_client.get(reverse("admin:casino_vendor_timeline", args=[999999])).status_code == 404
 
 
 def test_players_cannot_reach_the_vendor_admin(client, player, vendor):
     client.force_login(player)
-    response = client.get(reverse("admin:promotions_vendor_timeline", args=[vendor.pk]))
+    response = client.get(reverse("admin:casino_vendor_timeline", args=[vendor.pk]))
     assert response.status_code == 302 and "/login/" in response["Location"]

@@ -6,9 +6,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from casino.models import Vendor
 from promotions import services
 from promotions.exceptions import PromotionOverlap
-from promotions.models import Vendor, VendorPromotion
+from promotions.models import VendorPromotion
 from promotions.services.vendors import MAX_ACTIVE
 from tests.conftest import run_in_threads
 

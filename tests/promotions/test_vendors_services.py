@@ -7,11 +7,14 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import AuditLog
+from casino.demo import ensure_demo_vendor
+from casino.models import Vendor
+from core.models import AuditLog
 from promotions import services
+from promotions.demo import ensure_demo_vendor_promotions
 from promotions.exceptions import InvalidPromotion, PromotionOverlap
-from promotions.models import PromotionHistory, Vendor, VendorPromotion
-from promotions.services.vendors import check_invariants, ensure_demo_vendor
+from promotions.models import PromotionHistory, VendorPromotion
+from promotions.services.vendors import check_invariants
 
 PARAMS = {
     "free_spins": {"free_spins_count": 10, "free_spin_stake": Decimal("0.20")},
@@ -254,8 +257,8 @@ def test_a_start_slightly_in_the_past_is_checked_against_history(vendor):
 
 
 def test_demo_vendor_is_idempotent_with_an_active_promotion(db):
-    vendor = ensure_demo_vendor()
-    again = ensure_demo_vendor()
+    vendor = ensure_demo_vendor_promotions(ensure_demo_vendor())
+    again = ensure_demo_vendor_promotions(ensure_demo_vendor())
     assert vendor.pk == again.pk
     now = timezone.now()
     assert VendorPromotion.objects.filter(vendor=vendor, starts_at__lte=now, ends_at__gt=now).count() == 1

@@ -8,9 +8,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from casino.models import Game
+from casino.models import Game, Vendor
 from promotions import services
-from promotions.models import Vendor
 from promotions.selectors import active_promotions_for_games
 
 DAY = timedelta(days=1)

@@ -18,14 +18,14 @@ from django.urls import reverse
 from accounts.models import LedgerTransaction
 from accounts.selectors import balance_of
 from casino import services as casino_services
+from casino.demo import load_demo_games
 from casino.models import GameSession, Payout, Spin, Sportsbet
 from casino.services import sportsbook as sportsbook_services
-from casino.services.sessions import load_demo_games
 from promotions.models import Redemption
-from tests.casino.sportsbook_helpers import make_event, result_for, selections
 from tests.conftest import run_in_threads
 from tests.factories import PlayerFactory
-from tests.promotions.codes_helpers import make_code
+from tests.helpers.codes import make_code
+from tests.helpers.sportsbook import make_event, result_for, selections
 
 D = Decimal
 ROUNDS = 2

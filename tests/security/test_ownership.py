@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from accounts.selectors import balance_of
 from casino import services as casino_services
-from tests.security import (
+from tests.helpers.security import (
     CODE,
     DEPOSIT,
     FEED,

@@ -16,8 +16,8 @@ from django.test import Client
 from django.urls import reverse
 
 from casino import services as casino_services
-from promotions.services.vendors import ensure_demo_vendor
-from tests.security import World, build_world, money_snapshot, player_routes
+from casino.demo import ensure_demo_vendor
+from tests.helpers.security import World, build_world, money_snapshot, player_routes
 
 ALLOWED: dict[str, set[str]] = {
     "signup": {"GET", "POST"},

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tests.celery_support import celery_worker, celery_worker_factory  # noqa: F401 - fixtures
+from tests.helpers.celery import celery_worker, celery_worker_factory  # noqa: F401 - fixtures
 
 DEFAULT_SEED = 20250601
 

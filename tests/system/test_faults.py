@@ -30,16 +30,16 @@ from django.db import connection, transaction
 from django.db.models import Sum
 
 from accounts import services as accounts
-from accounts.exceptions import DomainError
 from accounts.models import Account, LedgerTransaction
 from accounts.selectors import balance_of
 from casino import services
 from casino.celery import app as celery_app
+from casino.demo import load_demo_games
 from casino.models import GameSession, Payout, Spin
-from casino.services.sessions import load_demo_games
 from casino.services.sportsbook import create_match_event
 from casino.tasks import pay_out_player
-from tests.celery_support import purge_broker, wait_until
+from core.exceptions import DomainError
+from tests.helpers.celery import purge_broker, wait_until
 
 PAY = "casino.tasks.pay_out_player"
 SWEEP = "casino.tasks.sweep_payouts"

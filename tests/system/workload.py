@@ -133,7 +133,7 @@ class Workload:
         from django.utils import timezone
 
         from accounts import services as accounts
-        from casino.services.sessions import load_demo_games
+        from casino.demo import load_demo_games
         from promotions.services.codes import issue_code
 
         self.game = load_demo_games()[0]
@@ -261,7 +261,7 @@ class Workload:
             tally.done += 1
 
     def _attempt(self, tally: Tally, op: str, fn) -> None:
-        from accounts.exceptions import DomainError
+        from core.exceptions import DomainError
 
         try:
             label = fn() or op

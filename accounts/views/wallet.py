@@ -1,0 +1,97 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from accounts import hooks, selectors, services
+from accounts.forms import AmountForm, SignupForm
+from core.exceptions import DomainError
+from core.forms import add_domain_error
+
+STATEMENT_PAGE_SIZE = 20
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.create_player(
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+                email=form.cleaned_data.get("email", ""),
+            )
+        except ValidationError as exc:
+            form.add_error("password1", exc)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome, {user.username}! Deposit to start playing.")
+            return redirect("wallet")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+def _wallet_context(request, *, deposit_form=None, withdraw_form=None):
+    page = Paginator(selectors.statement(player=request.user), STATEMENT_PAGE_SIZE).get_page(request.GET.get("page"))
+    return {
+        "balance": selectors.balance_of(player=request.user),
+        "deposit_form": deposit_form or AmountForm(prefix="deposit"),
+        "withdraw_form": withdraw_form or AmountForm(prefix="withdraw"),
+        "page": page,
+        "extra_panels": hooks.wallet_panels,  # redemptions, payouts: added by the apps that own them
+    }
+
+
+@login_required
+@require_http_methods(["GET"])
+@vary_on_headers("HX-Request")
+def wallet(request):
+    return render(request, "accounts/wallet.html", _wallet_context(request))
+
+
+@login_required
+@require_http_methods(["GET"])
+@vary_on_headers("HX-Request")
+def statement(request):
+    ctx = _wallet_context(request)
+    template = "accounts/wallet.html#statement" if request.htmx else "accounts/wallet.html"
+    return render(request, template, ctx)
+
+
+def _money_action(request, *, prefix: str, service, verb: str):
+    form = AmountForm(request.POST, prefix=prefix)
+    if form.is_valid():
+        try:
+            service(
+                player=request.user,
+                amount=form.cleaned_data["amount"],
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc, default_field="amount")
+        else:
+            messages.success(request, f"{verb} of {form.cleaned_data['amount']} done.")
+            if not request.htmx:
+                return redirect("wallet")
+            form = None  # a fresh form (and a fresh key) for the next one
+    ctx = _wallet_context(request, **{f"{prefix}_form": form})
+    status = 422 if form is not None and form.errors else 200
+    template = "accounts/wallet.html#money" if request.htmx else "accounts/wallet.html"
+    return render(request, template, ctx, status=status)
+
+
+@login_required
+@require_http_methods(["POST"])
+@vary_on_headers("HX-Request")
+def deposit(request):
+    return _money_action(request, prefix="deposit", service=services.deposit, verb="Deposit")
+
+
+@login_required
+@require_http_methods(["POST"])
+@vary_on_headers("HX-Request")
+def withdraw(request):
+    return _money_action(request, prefix="withdraw", service=services.withdraw, verb="Withdrawal")

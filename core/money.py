@@ -1,0 +1,48 @@
+"""Parsing and validating money amounts (Decimal, two places, never float)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+
+from core.exceptions import InvalidAmount
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+_AMOUNT_RE = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,2})?$")
+
+
+def parse_amount(value, *, field: str = "Amount", allow_zero: bool = False, maximum: Decimal | None = None) -> Decimal:
+    """Turn ``value`` (Decimal, int or a plain ASCII decimal string) into a money Decimal.
+
+    Refuses floats, NaN/inf, exponents, commas, unicode digits, more than two
+    decimals, negatives, zero (unless ``allow_zero``) and anything over the
+    configured maximum, each with a message a player can act on.
+    """
+    if isinstance(value, (bool, float)):
+        raise InvalidAmount(f"{field} must be a decimal amount, not a float.")
+    if isinstance(value, int):
+        value = Decimal(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if not _AMOUNT_RE.fullmatch(text):
+            raise InvalidAmount(f"{field}: enter a number like 10 or 10.50 (digits, at most two decimals).")
+        value = Decimal(text)
+    if not isinstance(value, Decimal):
+        raise InvalidAmount(f"{field} must be a decimal amount.")
+    try:
+        if not value.is_finite():
+            raise InvalidAmount(f"{field} must be a finite number.")
+        if value != value.quantize(CENT):
+            raise InvalidAmount(f"{field} can have at most two decimals.")
+    except InvalidOperation as exc:
+        raise InvalidAmount(f"{field} is out of range.") from exc
+    value = value.quantize(CENT)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise InvalidAmount(f"{field} must be more than zero.")
+    limit = settings.MAX_TRANSACTION_AMOUNT if maximum is None else maximum
+    if value > limit:
+        raise InvalidAmount(f"{field} can be at most {limit}.")
+    return value + ZERO  # normalises -0.00 to 0.00
