@@ -30,3 +30,11 @@ class DepositLimitExceeded(DomainError):
 class InvalidExclusionPeriod(DomainError):
     default_message = "Choose one of the offered periods."
     field = "days"
+
+
+class UsernameTaken(DomainError):
+    """Another sign-up took the username first (the database's unique constraint said so)."""
+
+    default_message = "That username is taken: please choose another."
+    status_code = 409
+    field = "username"

@@ -15,7 +15,12 @@ differ per replayed transaction for pgbench variables:
   the version the same transaction just SELECTed: that SELECT gets
   ``\\gset t_`` and the check becomes ``:t_version``, exactly what the app does;
 - ids returned by ``INSERT … RETURNING`` (for ``returning`` tables) are kept
-  with ``\\gset t_`` and later uses become ``:t_id``.
+  with ``\\gset t_`` and later uses become ``:t_id``;
+- ``keep``: other statements whose result later statements use (a regular
+  expression searched in the rendered SQL -> ``\\gset`` prefix), e.g. the free
+  limit token a strict redemption claims (``SELECT id FROM promotions_limittoken …
+  FOR UPDATE SKIP LOCKED``); the value's literal is then swapped for the
+  variable through ``tokens`` (``"9500001": ":promotions_limittoken_id"``).
 """
 
 from __future__ import annotations
@@ -27,9 +32,19 @@ from django.db import connection
 from psycopg import ClientCursor
 
 QUOTED = re.compile(r"'(?:[^']|'')*'")
-VERSION_CHECK = re.compile(r'"(\w+)"\."version" = (\d+)')
-FROM_TABLE = re.compile(r'^SELECT .*? FROM "(\w+)"')
-INSERT_TABLE = re.compile(r'^INSERT INTO "(\w+)"')
+# ORM or hand-written SQL alike: quoted or bare names, with or without a table prefix.
+UPDATE_TABLE = re.compile(r'^UPDATE "?(\w+)"?')
+VERSION_CHECK = re.compile(r'((?:"?\w+"?\.)?"?version"? = )(\d+)')
+INSERT_TABLE = re.compile(r'^INSERT INTO "?(\w+)"?')
+
+
+def _reads(sql: str, table: str) -> bool:
+    """A SELECT that reads ``table`` (in its FROM or a JOIN) and returns a version column."""
+    return (
+        sql.startswith("SELECT ")
+        and re.search(rf'\b(?:FROM|JOIN) "?{table}"?(?:[\s)]|$)', sql) is not None
+        and re.search(r'(?:^SELECT |, )(?:"?\w+"?\.)?"?version"?(?:,| FROM )', sql) is not None
+    )
 
 
 @dataclass
@@ -101,20 +116,23 @@ def to_pgbench(
     tokens: dict[str, str],
     returning: set[str],
     header: list[str],
+    keep: dict[str, str] | None = None,
 ) -> str:
     lines = [render(s) for s in statements]
     gset: dict[int, str] = {}
     for i, sql in enumerate(lines):
-        if sql.startswith("UPDATE "):
-            for table, _version in VERSION_CHECK.findall(sql):
-                reader = next(
-                    (j for j in range(i - 1, -1, -1) if (m := FROM_TABLE.match(lines[j])) and m.group(1) == table),
-                    None,
-                )
+        for pattern, prefix in (keep or {}).items():
+            if re.search(pattern, sql):
+                gset[i] = prefix
+        if (m := UPDATE_TABLE.match(sql)) and " WHERE " in sql:
+            table = m.group(1)
+            head, where = sql.split(" WHERE ", 1)
+            if VERSION_CHECK.search(where):
+                reader = next((j for j in range(i - 1, -1, -1) if _reads(lines[j], table)), None)
                 if reader is None:
-                    raise RuntimeError(f"no SELECT of {table} before its versioned UPDATE")
+                    raise RuntimeError(f"no SELECT of {table}'s version before its versioned UPDATE: {sql[:300]}")
                 gset[reader] = f"{table}_"
-            lines[i] = VERSION_CHECK.sub(lambda m: f'"{m.group(1)}"."version" = :{m.group(1)}_version', sql)
+                lines[i] = head + " WHERE " + VERSION_CHECK.sub(rf"\g<1>:{table}_version", where)
         elif (m := INSERT_TABLE.match(sql)) and m.group(1) in returning and " RETURNING " in sql:
             gset[i] = f"{m.group(1)}_"
     script = [f"-- {line}" for line in header]

@@ -6,9 +6,23 @@ The plan lists clients (each one a logged-in player: a session cookie made by
 the bench), the target URLs (several base URLs are used round-robin per
 client: the load balancer) and what each client requests. Every client first
 GETs a page to receive its CSRF cookie (as a browser does), then sends its
-requests on one keep-alive connection for ``seconds``, with the CSRF token in
-the ``X-CSRFToken`` header and ``HX-Request: true`` (what htmx sends).
-Requests go to 127.0.0.1 only.
+requests on one keep-alive connection for ``seconds`` (or until it has sent
+``requests_per_client``), POSTs with the CSRF token in the ``X-CSRFToken``
+header and ``HX-Request: true`` (what htmx sends). Requests go to 127.0.0.1 only.
+
+The paths come in the plan, resolved by the bench with ``reverse()`` (this
+process imports no Django): ``plan["paths"]`` for the shared ones (trivial,
+redeem, raw_redeem) and each client's ``spec["paths"]`` for its own session
+(spin, raw_spin, page); ``plan["warmup"]`` names the page loaded first. Kinds:
+
+- ``trivial``: GET the trivial view;
+- ``spin`` / ``raw_spin``: POST a spin (stake, a new idempotency key) to the
+  real endpoint / the yardstick, the same form fields for both;
+- ``redeem`` / ``raw_redeem``: POST the next code of ``spec["codes"]`` /
+  ``spec["raw_codes"]`` (each code once per client; the client stops when its
+  list is used up);
+- ``spin_page``: a spin, then a full page load of the session (no ``HX-Request``),
+  alternately.
 """
 
 from __future__ import annotations
@@ -61,20 +75,22 @@ class Client:
         return response.status
 
 
-def _body(kind: str, spec: dict, n: int) -> tuple[str, str, str | None]:
+def _spin(path: str, spec: dict) -> tuple[str, str, str | None]:
+    return "POST", path, f"spin-stake={spec['stake']}&spin-idempotency_key={uuid.uuid4().hex}"
+
+
+def _body(kind: str, plan: dict, spec: dict, n: int) -> tuple[str, str, str | None]:
     if kind == "trivial":
-        return "GET", "/bench/trivial/", None
-    if kind == "spin":
-        return (
-            "POST",
-            f"/sessions/{spec['session']}/spin/",
-            f"spin-stake={spec['stake']}&spin-idempotency_key={uuid.uuid4().hex}",
-        )
-    if kind == "redeem":
-        codes = spec["codes"]
+        return "GET", plan["paths"]["trivial"], None
+    if kind in ("spin", "raw_spin"):
+        return _spin(spec["paths"][kind], spec)
+    if kind == "spin_page":
+        return _spin(spec["paths"]["spin"], spec) if n % 2 == 0 else ("GET", spec["paths"]["page"], None)
+    if kind in ("redeem", "raw_redeem"):
+        codes = spec["codes" if kind == "redeem" else "raw_codes"]
         if n >= len(codes):
             return "", "", None
-        return "POST", "/redeem/", f"code={codes[n]}"
+        return "POST", plan["paths"][kind], f"code={codes[n]}"
     raise ValueError(kind)
 
 
@@ -82,16 +98,18 @@ def _client_loop(spec: dict, plan: dict, index: int, out: list, start_at: float)
     bases = plan["bases"]
     base = bases[index % len(bases)]
     client = Client(spec, base)
-    client.request("GET", plan["warmup_path"].format(**spec))  # the CSRF cookie, like a page load
+    warmup = spec["paths"].get(plan["warmup"]) or plan["paths"][plan["warmup"]]
+    client.request("GET", warmup)  # the CSRF cookie, like a page load
     token = client.cookies.get("csrftoken", "")
     headers = {"X-CSRFToken": token, "HX-Request": "true", "Referer": f"{base}/"}
     latencies, statuses = [], {}
     while time.time() < start_at:
         time.sleep(0.001)
     end = start_at + plan["seconds"]
+    limit = plan.get("requests_per_client")
     n = 0
-    while time.time() < end:
-        method, path, body = _body(plan["kind"], spec, n)
+    while time.time() < end and (limit is None or n < limit):
+        method, path, body = _body(plan["kind"], plan, spec, n)
         if not method:
             break
         t0 = time.perf_counter()

@@ -1,11 +1,18 @@
 """Turn measured figures into the results table: every figure a ratio or count
-measured in the same run, each target from issue 6 with pass/miss and by how much."""
+measured in the same run, each target (issues 6 and 14) with pass/miss and by how much."""
 
 from __future__ import annotations
 
 import os
 
 from bench.common import Config
+
+# Issue 14's targets (issue 6's are written where they are checked).
+SERVICES_STRICT_OVER_LOCK = 2  # strict / single-row-lock through the services (promo_storm)
+SQL_STRICT_OVER_LOCK = 3  # the same, pgbench replays of each one's SQL (pg_limit)
+SPIN_P50_ONE_CLIENT_MS = 8
+HISTORY_P50_RATIO = 1.2
+RSS_RATIO = 1.2
 
 
 def load_average() -> list[float] | None:
@@ -60,18 +67,29 @@ def _below(figure: str, value: float | None, goal: float, *, unit: str = "", not
     return _row(figure, shown if shown is not None else f"{value:.3g}{unit}", target=target, ok=ok, by=by, note=note)
 
 
+def _at_most(figure: str, value: float | None, goal: float, *, unit: str = "", note: str = "", shown=None) -> dict:
+    target = f"<= {goal:g}{unit}"
+    if value is None:
+        return _row(figure, "n/a", target=target, note=note or "not measured in this run")
+    ok = value <= goal
+    by = f"{(value / goal if goal else float('inf')):.2f} of limit" if ok else f"{value / goal:.2f} x limit"
+    return _row(figure, shown if shown is not None else f"{value:.3g}{unit}", target=target, ok=ok, by=by, note=note)
+
+
 def rows(measured: dict, config: Config) -> list[dict]:
     out: list[dict] = []
     for name, figures in measured.items():
         if "error" in figures:
             out.append(_row(f"{name}: FAILED", figures["error"], ok=False))
     out += _spin_rows(measured, config)
+    out += _growth_rows(measured)
     out += _hot_rows(measured)
     out += _promo_rows(measured, config)
     out += _vendor_rows(measured)
     out += _payout_rows(measured)
     out += _pg_rows(measured)
     out += _http_rows(measured)
+    out += _memory_rows(measured)
     return out
 
 
@@ -199,11 +217,12 @@ def _promo_rows(m: dict, config: Config) -> list[dict]:
             _at_least(
                 f"promo_storm: strict / single-row-lock attempts/s at {p['workers']} workers",
                 ratio,
-                3,
-                note="decisions per second over the whole storm (grants and refusals)"
+                SERVICES_STRICT_OVER_LOCK,
+                note="decisions per second over the whole storm (grants and refusals), through the services; "
+                "the same ratio for the SQL alone is the pg_limit row"
                 + (
                     ""
-                    if (ratio or 0) >= 3
+                    if (ratio or 0) >= SERVICES_STRICT_OVER_LOCK
                     else f"; the lock-free unlimited storm itself reaches only "
                     f"{_fmt(_ratio(p['unlimited']['attempts_per_s'], base['attempts_per_s']))}x the baseline here: "
                     "with the workers CPU-bound on a few cores the code-row lock is not the main queue"
@@ -275,15 +294,30 @@ def _pg_rows(m: dict) -> list[dict]:
     p = m.get("pg_limit")
     if not p or "error" in p:
         return []
-    return [
+    out = [
         _row(
             f"pg_limit: {name} ({p['clients']} clients)",
             f"{_fmt(p[name]['tps'], 0)} tps",
-            note=p[name].get("what", ""),
+            note=p[name].get("what", "")
+            + (f"; {p[name]['failed']} failed" if p[name].get("failed") else "")
+            + (f"; {_fmt(p[name]['latency_avg_ms'])} ms average" if name.startswith("redeem_") else ""),
         )
-        for name in ("spin", "redeem", "hot_update", "spread_update")
+        for name in ("spin", "redeem", "redeem_strict", "redeem_lock", "hot_update", "spread_update")
         if name in p
     ]
+    strict, lock = _get(m, "pg_limit", "redeem_strict", "tps"), _get(m, "pg_limit", "redeem_lock", "tps")
+    if strict is not None or lock is not None:
+        out.append(
+            _at_least(
+                f"pg_limit: strict / single-row-lock redemptions/s, SQL replay ({p['clients']} clients)",
+                _ratio(strict, lock),
+                SQL_STRICT_OVER_LOCK,
+                note=f"{_fmt(strict, 0)} / {_fmt(lock, 0)} tps: pgbench replays of each design's captured SQL "
+                "(limit token FOR UPDATE SKIP LOCKED vs FOR UPDATE on the code row and a count), "
+                "same players, same number of grants",
+            )
+        )
+    return out
 
 
 def _http_rows(m: dict) -> list[dict]:
@@ -291,14 +325,51 @@ def _http_rows(m: dict) -> list[dict]:
     h = m.get("http")
     if h and "error" not in h:
         base = h["trivial"]["ok_rps"]
-        for name in ("trivial", "spin", "redeem"):
-            r = h[name]
+        for name in ("trivial", "raw_spin", "spin", "raw_redeem", "redeem"):
+            r = h.get(name)
+            if not r:
+                continue
             ratio = _ratio(r["ok_rps"], base)
             out.append(
                 _row(
                     f"http {name}: requests/s",
                     f"{_fmt(r['ok_rps'], 0)} ({_fmt(ratio)} of trivial)",
-                    note=f"p50 {_fmt(r['p50_ms'])} ms, p99 {_fmt(r['p99_ms'])} ms, errors {r['errors']}; {h['web']}",
+                    note=f"p50 {_fmt(r['p50_ms'])} ms, p99 {_fmt(r['p99_ms'])} ms, errors {r['errors']}; {h['web']}"
+                    + (f"; CPU {_cpu_share(r)}" if r.get("cpu_share") else ""),
+                )
+            )
+        for name, raw in (("spin", "raw_spin"), ("redeem", "raw_redeem")):
+            app, yard = _get(m, "http", name, "ok_rps"), _get(m, "http", raw, "ok_rps")
+            out.append(
+                _at_least(
+                    f"http: htmx {name} requests/s as a fraction of the raw-{name} yardstick",
+                    _ratio(app, yard),
+                    0.5,
+                    note=f"{_fmt(app, 0)} / {_fmt(yard, 0)} requests/s, same gunicorn, same run; the yardstick is "
+                    f"one SQL statement and a 200-byte fragment behind the same login and CSRF (bench/urls.py)",
+                )
+            )
+        one, raw_one = h.get("spin_1client"), h.get("raw_spin_1client")
+        if one:
+            out.append(
+                _at_most(
+                    "http: htmx spin latency p50, one client (no contention)",
+                    one["p50_ms"],
+                    SPIN_P50_ONE_CLIENT_MS,
+                    unit=" ms",
+                    shown=f"{_fmt(one['p50_ms'])} ms",
+                    note=f"p99 {_fmt(one['p99_ms'])} ms, {one['requests']} spins, errors {one['errors']}"
+                    + (f"; raw-spin yardstick, one client: p50 {_fmt(raw_one['p50_ms'])} ms" if raw_one else ""),
+                )
+            )
+        if "ledger_reconciles" in h:
+            out.append(
+                _row(
+                    "http: ledger reconciles after the run",
+                    "yes" if h["ledger_reconciles"] else "NO",
+                    target="yes",
+                    ok=bool(h["ledger_reconciles"]),
+                    note="the yardsticks write valid books too (accounts.reconcile)",
                 )
             )
     s = m.get("scale_out")
@@ -314,6 +385,53 @@ def _http_rows(m: dict) -> list[dict]:
             )
         )
     return out
+
+
+def _cpu_share(r: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in r["cpu_share"].items())
+
+
+def _growth_rows(m: dict) -> list[dict]:
+    g = m.get("history_growth")
+    if not g or "error" in g:
+        return []
+    empty, full = g["empty"], g["full"]
+    return [
+        _at_most(
+            f"history_growth: spin p50 with {g['history_rows']:,} spins stored / on an empty database",
+            g["p50_ratio"],
+            HISTORY_P50_RATIO,
+            shown=f"{_fmt(full['p50_ms'])} / {_fmt(empty['p50_ms'])} ms = {_fmt(g['p50_ratio'])}",
+            note=f"casino.services.spin, one caller, {full['spins']} spins each; p99 {_fmt(full['p99_ms'])} / "
+            f"{_fmt(empty['p99_ms'])} ms; stored for {g['other_sessions']} other sessions: {g['spins_stored']:,} "
+            f"spins, {g['transactions_stored']:,} transactions, {g['entries_stored']:,} entries in "
+            f"{_fmt(g['insert_and_vacuum_s'], 0)} s (VACUUM ANALYZE included); ledger reconciles: "
+            f"{'yes' if g['ledger_reconciles'] else 'NO'}; 1-min load average at the two measurements "
+            f"{_fmt((empty.get('load_average') or [None])[0])} / {_fmt((full.get('load_average') or [None])[0])}",
+        ),
+    ]
+
+
+def _memory_rows(m: dict) -> list[dict]:
+    w = m.get("web_memory")
+    if not w or "error" in w:
+        return []
+
+    def mb(kb):
+        return "n/a" if kb is None else f"{kb / 1024:.1f} MB"
+
+    row = _at_most(
+        f"web_memory: worker RSS after {w['requests']:,} requests / after {w['warm_requests']:,}",
+        w["rss_ratio"],
+        RSS_RATIO,
+        shown=f"{mb(w['rss_end_kb'])} / {mb(w['rss_warm_kb'])} = {_fmt(w['rss_ratio'], 3)}",
+        note=f"{w['web']}; spin and session page alternately, {w['clients']} clients, {_fmt(w['rps'], 0)} "
+        f"requests/s, errors {w['errors']}; RSS at start {mb(w['rss_started_kb'])}; "
+        f"same worker process throughout: {'yes' if w['same_worker'] else 'NO (restarted)'}",
+    )
+    if not w["same_worker"]:
+        row["status"] = "MISS"  # a restarted worker hides a leak: the figure does not count
+    return [row]
 
 
 def markdown(doc: dict) -> str:

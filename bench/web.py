@@ -126,6 +126,24 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
+def children(pid: int) -> list[int]:
+    """Direct child processes of ``pid`` (a gunicorn master's workers)."""
+    return [
+        int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and (st := _stat(int(e.name))) and st[0] == pid
+    ]
+
+
+def rss_kb(pid: int) -> int | None:
+    """Resident set size of one process, from /proc/<pid>/status (VmRSS, kB)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
 def cpu_seconds(pids: list[int]) -> dict[int, float]:
     return {pid: st[1] / TICKS for pid in pids if (st := _stat(pid))}
 

@@ -9,6 +9,11 @@ class SessionAlreadyOpen(DomainError):
     status_code = 409
 
 
+class SessionNotFound(DomainError):
+    default_message = "There is no such game session of yours."
+    status_code = 404
+
+
 class SessionClosed(DomainError):
     default_message = "This game session is closed."
     status_code = 409

@@ -73,10 +73,14 @@ TEMPLATES = [
     },
 ]
 
+# Persistent connections (issue 14): a web thread keeps its PostgreSQL connection for
+# CONN_MAX_AGE seconds instead of opening one per request; health checks drop a
+# connection that died in between (a restarted server) before a request uses it.
 DATABASES = {
     "default": dj_database_url.config(
         default="postgres://postgres@127.0.0.1:5432/casino",
-        conn_max_age=env_int("CONN_MAX_AGE", 0),
+        conn_max_age=env_int("CONN_MAX_AGE", 300),
+        conn_health_checks=True,
     )
 }
 DATABASES["default"].setdefault("OPTIONS", {})

@@ -52,3 +52,10 @@ class DuplicateTransaction(ConcurrencyConflict):
 
 class InvalidIdempotencyKey(DomainError):
     default_message = "This form has expired: reload the page and try again."
+
+
+class IdempotencyKeyReused(DomainError):
+    """The key already made a different request (Stripe's rule): refused, nothing moves."""
+
+    default_message = "This form was already used for a different request: reload the page and try again."
+    status_code = 422

@@ -12,7 +12,9 @@ write through ``idempotent``:
    ``DuplicateTransaction`` is a conflict: the retry finds the winner's result);
 4. bounded, jittered retries on optimistic conflicts (``retry_on_conflict``);
 5. a double-submit that lost in a way no retry sees (its twin committed and
-   used up the balance, so this attempt fails a rule) returns the twin's result.
+   used up the balance, so this attempt fails a rule) returns the twin's result;
+6. a key replayed with different parameters (``same``) is refused with
+   ``IdempotencyKeyReused`` (Stripe's rule), never answered with the first result.
 
 A new money action is then three lines::
 
@@ -27,7 +29,7 @@ from typing import TypeVar
 
 from django.db import transaction
 
-from core.exceptions import DomainError, InvalidIdempotencyKey
+from core.exceptions import DomainError, IdempotencyKeyReused, InvalidIdempotencyKey
 from core.versioning import retry_on_conflict
 
 T = TypeVar("T")
@@ -55,23 +57,55 @@ def scoped_key(kind: str, scope, idempotency_key) -> str:
     return f"{kind}:{scope}:{client_key(idempotency_key)}"
 
 
-def idempotent(*, find: Callable[[], T | None], attempt: Callable[[], T], **retry) -> T:
+class Replay(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by an ``attempt`` that found its key already committed in its own first read
+    (``idempotent(..., lookup_first=False)``): the recipe answers with ``first``."""
+
+    def __init__(self, first):
+        self.first = first
+        super().__init__("replay")
+
+
+def idempotent(
+    *,
+    find: Callable[[], T | None],
+    attempt: Callable[[], T],
+    same: Callable[[T], bool] | None = None,
+    lookup_first: bool = True,
+    **retry,
+) -> T:
     """Run ``attempt`` once per key: see the module docstring for the recipe.
 
     ``find`` returns the committed result for the key (or ``None``); ``attempt``
     writes, inside the transaction this opens, and must store the key under a
-    unique constraint. A repeated key returns the first result.
+    unique constraint. A repeated key returns the first result, if ``same(first)``
+    says it was made with the same parameters; otherwise ``IdempotencyKeyReused``
+    (Stripe's rule: a key names one request, never a different one).
+
+    ``lookup_first=False`` skips the separate lookup at the start of each attempt,
+    for an ``attempt`` that looks its key up in the same statement as its first read
+    and raises ``Replay(first)`` when it finds it (the spin: one round trip fewer).
     """
 
+    def replayed(first: T) -> T:
+        if same is not None and not same(first):
+            raise IdempotencyKeyReused()
+        return first
+
     def once() -> T:
-        with transaction.atomic():
-            if (first := find()) is not None:
-                return first
-            return attempt()
+        try:
+            with transaction.atomic():
+                if lookup_first and (first := find()) is not None:
+                    return replayed(first)
+                return attempt()
+        except Replay as replay:
+            return replayed(replay.first)
 
     try:
         return retry_on_conflict(once, **retry)
+    except IdempotencyKeyReused:
+        raise
     except DomainError:
         if (first := find()) is not None:
-            return first
+            return replayed(first)
         raise

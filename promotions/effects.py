@@ -14,6 +14,7 @@ player/session and promotion, so a replay moves nothing twice.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
@@ -28,11 +29,35 @@ from core.money import CENT, ZERO
 from promotions.models import PromotionKind
 from promotions.selectors.vendors import active_promotion
 
+log = logging.getLogger(__name__)
+
 
 def grant_vendor_free_spins(session: GameSession) -> None:
-    """A session opened: grant the vendor's free spins (once per player per promotion)."""
+    """A session opened: grant the vendor's free spins (once per player per promotion).
+
+    Never at a stake outside the game's range: the stake was checked against the
+    vendor's games when the promotion was made, but a game's range may have
+    changed since (or the game joined the vendor later). Such a game gets no
+    grant (logged); the player's grant is not used up, so it is made on the
+    next game of the vendor the stake fits, or once staff fix the range.
+    Clamping would instead hand out spins worth another amount than the
+    promotion says, paid from the promotions pot without anyone deciding it.
+    """
     promo = active_promotion(vendor_id=session.game.vendor_id, kind=PromotionKind.FREE_SPINS, at=timezone.now())
     if promo is None:
+        return
+    # The range as committed now (the caller's game instance may be older).
+    low, high = Game.objects.filter(pk=session.game_id).values_list("min_stake", "max_stake").get()
+    if not low <= promo.free_spin_stake <= high:
+        log.warning(
+            "vendor free spins not granted: promotion %s stake %s is outside %s's range %s-%s (player %s)",
+            promo.pk,
+            promo.free_spin_stake,
+            session.game.slug,
+            low,
+            high,
+            session.player_id,
+        )
         return
     # grant_free_spins is idempotent on source_key: once per player per promotion.
     grant_free_spins(

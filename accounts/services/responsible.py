@@ -26,7 +26,7 @@ import logging
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import hooks
@@ -63,10 +63,53 @@ KEEP = _Keep()  # "leave this limit as it is" (None means "no limit")
 # --- checks the money and game services call ----------------------------------
 
 
+# The player gate. Every action that lets a player play or spend (open a session, feed,
+# spin, bet, redeem, deposit) share-locks the player's user row and checks exclusions in
+# the same statement, inside its own transaction; ``self_exclude`` and a payout take the
+# same row exclusively first. So an exclusion and a play action serialise: either the
+# exclusion committed first and the check sees it, or the action commits first and the
+# exclusion's hooks see (and close) what it made. Shared locks do not block each other,
+# and the row is the player's own: no other player ever waits on it.
+def gate_sql(player_column: str) -> tuple[str, str, str]:
+    """SQL pieces that make a query pass the player's gate too (the hot paths read what
+    they decide on in one statement): a JOIN bringing the player's user row, a boolean
+    expression "an exclusion is in force at ``%(gate_now)s``", and the lock clause."""
+    join = f"JOIN {User._meta.db_table} gate_u ON gate_u.id = {player_column}"
+    blocked = (
+        f"EXISTS (SELECT 1 FROM {SelfExclusion._meta.db_table} gate_e WHERE gate_e.player_id = gate_u.id "  # noqa: S608
+        "AND gate_e.starts_at <= %(gate_now)s AND gate_e.ends_at > %(gate_now)s)"
+    )
+    return join, blocked, "FOR SHARE OF gate_u"
+
+
 def check_can_play(*, player: User) -> None:
-    """Raise ``PlayerBlocked`` while the player is excluded or on a break."""
-    if exclusion := active_exclusion(player=player):
-        raise PlayerBlocked(blocked_message(exclusion))
+    """Raise ``PlayerBlocked`` while the player is excluded or on a break.
+
+    Inside a transaction it also holds the player's gate (a share lock on the user row)
+    until commit, so an exclusion cannot commit between this check and the caller's
+    write. Outside one it is a plain check (a fast path for a friendly message).
+    """
+    now = timezone.now()
+    _, blocked, lock = gate_sql("%(player)s")
+    sql = f"SELECT {blocked} FROM {User._meta.db_table} gate_u WHERE gate_u.id = %(player)s {lock}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"player": player.pk, "gate_now": now})
+        row = cursor.fetchone()
+    if row is not None and row[0]:
+        raise_blocked(player=player, now=now)
+
+
+def raise_blocked(*, player, now) -> None:
+    """The gate said the player is excluded: raise with the exclusion's own words."""
+    exclusion = active_exclusion(player=player, now=now)
+    raise PlayerBlocked(blocked_message(exclusion) if exclusion else None)
+
+
+def hold_player(*, player_id: int) -> None:
+    """Take the player's gate exclusively until the caller's transaction ends: every
+    ``check_can_play`` of that player waits until then (exclusions, payouts)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {User._meta.db_table} WHERE id = %s FOR NO KEY UPDATE", [player_id])  # noqa: S608
 
 
 def check_deposit(*, player: User, amount: Decimal) -> None:
@@ -183,6 +226,7 @@ def self_exclude(*, player: User, days: int | None = None, kind: str = SelfExclu
 
     def attempt() -> SelfExclusion:
         with transaction.atomic():
+            hold_player(player_id=player.pk)  # in-flight play commits first, new play waits for us
             profile = _profile_for(player)
             versioned_update(ResponsibleGamingProfile, pk=profile.pk, version=profile.version)
             now = timezone.now()

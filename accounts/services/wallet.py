@@ -10,11 +10,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib.auth.password_validation import validate_password
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from accounts import ledger
-from accounts.exceptions import InsufficientFunds
-from accounts.models import Account, LedgerTransaction, User
+from accounts.exceptions import InsufficientFunds, UsernameTaken
+from accounts.models import Account, LedgerTransaction, User, ledger_code_for_player
 from accounts.services.responsible import check_deposit
 from core.idempotency import idempotent, scoped_key
 from core.money import parse_amount
@@ -22,11 +22,19 @@ from core.versioning import versioned_update
 
 
 def create_player(*, username: str, password: str, email: str = "") -> User:
-    """Create a player user and their money account together."""
+    """Create a player user and their money account together.
+
+    The username's unique constraint decides between two sign-ups racing for one
+    name: the loser gets ``UsernameTaken`` (the form's own check is only a fast path)."""
     validate_password(password, user=User(username=username, email=email))
-    with transaction.atomic():
-        user = User.objects.create_user(username=username, email=email, password=password)
-        Account.objects.create(user=user)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, email=email, password=password)
+            Account.objects.create(user=user)
+    except IntegrityError as exc:
+        if User.objects.filter(username=username).exists():
+            raise UsernameTaken() from exc
+        raise
     return user
 
 
@@ -92,7 +100,7 @@ def deposit(*, player: User, amount, idempotency_key: str) -> LedgerTransaction:
         check_deposit(player=player, amount=amount)
         return _cash_movement(player=player, delta=amount, kind=LedgerTransaction.Kind.DEPOSIT, key=key)
 
-    return idempotent(find=lambda: ledger.find(key), attempt=attempt)
+    return idempotent(find=lambda: ledger.find(key), attempt=attempt, same=_moves(player, amount))
 
 
 def withdraw(*, player: User, amount, idempotency_key: str) -> LedgerTransaction:
@@ -102,7 +110,13 @@ def withdraw(*, player: User, amount, idempotency_key: str) -> LedgerTransaction
     return idempotent(
         find=lambda: ledger.find(key),
         attempt=lambda: _cash_movement(player=player, delta=-amount, kind=LedgerTransaction.Kind.WITHDRAWAL, key=key),
+        same=_moves(player, -amount),
     )
+
+
+def _moves(player: User, delta: Decimal):
+    """A replay is the same request only if it moved the same amount for the same player."""
+    return lambda tx: ledger.moved(tx, ledger_code_for_player(player.pk)) == delta
 
 
 def _cash_movement(*, player: User, delta: Decimal, kind: str, key: str) -> LedgerTransaction:

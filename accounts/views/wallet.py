@@ -7,8 +7,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from accounts import hooks, selectors, services
+from accounts import hooks, ledger, selectors, services
 from accounts.forms import AmountForm, SignupForm
+from accounts.models import ledger_code_for_player
 from core.exceptions import DomainError
 from core.forms import add_domain_error
 
@@ -27,6 +28,8 @@ def signup(request):
             )
         except ValidationError as exc:
             form.add_error("password1", exc)
+        except DomainError as exc:  # e.g. another sign-up took the username a moment ago
+            add_domain_error(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome, {user.username}! Deposit to start playing.")
@@ -65,7 +68,7 @@ def _money_action(request, *, prefix: str, service, verb: str):
     form = AmountForm(request.POST, prefix=prefix)
     if form.is_valid():
         try:
-            service(
+            tx = service(
                 player=request.user,
                 amount=form.cleaned_data["amount"],
                 idempotency_key=form.cleaned_data["idempotency_key"],
@@ -73,7 +76,8 @@ def _money_action(request, *, prefix: str, service, verb: str):
         except DomainError as exc:
             add_domain_error(form, exc, default_field="amount")
         else:
-            messages.success(request, f"{verb} of {form.cleaned_data['amount']} done.")
+            moved = abs(ledger.moved(tx, ledger_code_for_player(request.user.pk)))  # a replay: the first one's own
+            messages.success(request, f"{verb} of {moved} done.")
             if not request.htmx:
                 return redirect("wallet")
             form = None  # a fresh form (and a fresh key) for the next one

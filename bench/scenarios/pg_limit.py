@@ -7,6 +7,16 @@ statements and transaction shape (BEGIN/COMMIT, savepoints, the versioned
 UPDATE reading the version its SELECT saw), one pgbench client per worker
 (the same concurrency as the app scenarios). Plus two one-row updates: one
 hot row (every client on the same account) and spread rows (random accounts).
+
+Issue 14: the two limit designs replayed the same way, each from its own
+captured SQL, for the same players and the same number of redemptions: a
+``strict`` redemption (``promotions.services.redeem``: claims a free limit
+token with ``FOR UPDATE SKIP LOCKED``) and the single-row-lock baseline
+(``bench.baselines.redeem_with_code_lock``: ``SELECT … FOR UPDATE`` on the code
+row, count its redemptions, insert). Both codes have room for every replayed
+redemption (a limit above the total), so each transaction grants and the ratio
+compares the locking designs, not refusals.
+
 The generated scripts are written to ``bench/pgbench/``.
 """
 
@@ -25,6 +35,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from bench import baselines
 from bench.capture import capture, to_pgbench
 from bench.common import Config, demo_game, make_players, reset_data, set_sequences
 from casino import services
@@ -34,6 +45,11 @@ from promotions.services import codes
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "pgbench"
 CODE = "PGLIMIT"
+STRICT_CODE = "PGSTRICT"
+LOCK_CODE = "PGLOCK"
+# Distinctive id ranges for each capture (sequences only move up in a run).
+REDEEM_IDS = {"unlimited": 8_000_000, "strict": 9_000_000, "lock": 10_000_000}
+TOKEN_IDS = 11_000_001
 
 
 def pgbench_binary() -> str:
@@ -63,18 +79,30 @@ def run(config: Config) -> dict:
     if pids != list(range(pids[0], pids[0] + len(pids))):
         raise RuntimeError("bench players are not contiguous ids")
     now = timezone.now()
-    codes.issue_code(
-        code=CODE,
-        reward_kind=PromotionCode.RewardKind.BONUS,
-        bonus_amount=Decimal("5.00"),
-        starts_at=now - timedelta(hours=1),
-        ends_at=now + timedelta(days=1),
-    )
+    window = {"starts_at": now - timedelta(hours=1), "ends_at": now + timedelta(days=1)}
+    bonus = {"reward_kind": PromotionCode.RewardKind.BONUS, "bonus_amount": Decimal("5.00")}
+    codes.issue_code(code=CODE, **bonus, **window)
+    room = len(pids) + 10  # every replayed redemption (and the captured one) is granted
+    set_sequences({"promotions_limittoken": TOKEN_IDS})
+    codes.issue_code(code=STRICT_CODE, limit_policy=PromotionCode.LimitPolicy.STRICT, limit=room, **bonus, **window)
+    codes.issue_code(code=LOCK_CODE, limit_policy=PromotionCode.LimitPolicy.OVERBOOK, limit=room, **bonus, **window)
 
     spin_sql, spin_won = _capture_spin(game)
-    redeem_sql = _capture_redeem()
     (SCRIPTS / "spin.sql").write_text(spin_sql)
-    (SCRIPTS / "redeem.sql").write_text(redeem_sql)
+    (SCRIPTS / "redeem.sql").write_text(
+        _capture_redeem(codes.redeem, CODE, "promotions.services.redeem (unlimited bonus code)", "unlimited")
+    )
+    (SCRIPTS / "redeem_strict.sql").write_text(
+        _capture_redeem(
+            codes.redeem, STRICT_CODE, "promotions.services.redeem (strict bonus code: limit token)", "strict"
+        )
+    )
+    (SCRIPTS / "redeem_lock.sql").write_text(
+        _capture_redeem(
+            baselines.redeem_with_code_lock, LOCK_CODE,
+            "bench.baselines.redeem_with_code_lock (the single-row-lock baseline)", "lock",
+        )
+    )  # fmt: skip
     (SCRIPTS / "hot_update.sql").write_text(
         "-- one hot row: every client updates the same account (version bump, as versioned_update does)\n"
         "UPDATE accounts_account SET version = version + 1, updated_at = now() WHERE id = :hot;\n"
@@ -99,6 +127,11 @@ def run(config: Config) -> dict:
         "redeem.sql", clients, {**common, "pmin": pids[0]}, transactions=per_client,
         what="replay of one redemption's captured SQL (a new player each time)",
     )  # fmt: skip
+    for name, what in (
+        ("redeem_strict", "replay of one strict redemption's captured SQL (free limit token, SKIP LOCKED)"),
+        ("redeem_lock", "replay of the single-row-lock baseline's captured SQL (FOR UPDATE on the code, count)"),
+    ):
+        out[name] = _pgbench(f"{name}.sql", clients, {**common, "pmin": pids[0]}, transactions=per_client, what=what)
     out["hot_update"] = _pgbench(
         "hot_update.sql", clients, {"hot": account_ids[0]}, duration=seconds, what="one row, every client"
     )
@@ -117,6 +150,8 @@ def _capture_spin(game) -> tuple[str, bool]:
     (player,) = make_players(1, prefix="capture", deposit=Decimal("100.00"))
     session = services.open_session(player=player, game=game)
     services.feed(session=session, amount=Decimal("90.00"), idempotency_key="capture-feed")
+    # One spin first, not captured: the steady state (per-process caches warm), not a first spin.
+    services.spin(session=GameSession(pk=session.pk), stake=game.min_stake, idempotency_key="capturewarmup")
     set_sequences({"casino_spin": 7400001, "accounts_ledgertransaction": 7500001, "accounts_ledgerentry": 7600001})
     for attempt in range(30):
         key = f"capturekey{attempt:04d}"
@@ -125,7 +160,7 @@ def _capture_spin(game) -> tuple[str, bool]:
         )
         if spin.win == 0:
             break
-    tx = LedgerTransaction.objects.get(idempotency_key=f"spin:{session.pk}:{key}")
+    tx = LedgerTransaction.objects.filter(pk__gte=7500001).order_by("-pk").first()  # the captured spin's
     tokens = {
         str(session.pk): ":sid",
         key: "'k' || :run || '-' || :client_id || '-' || :n",
@@ -142,28 +177,38 @@ def _capture_spin(game) -> tuple[str, bool]:
     return "\\set n :n + 1\n\\set sid :smin + :client_id\n" + script, spin.win > 0
 
 
-def _capture_redeem() -> str:
-    from promotions.models import Redemption
+def _capture_redeem(service, code: str, what: str, ids: str) -> str:
+    """One redemption of ``code`` by a new player through ``service``, as a pgbench script
+    (a new player each replayed transaction, the same code)."""
+    from accounts.models import LedgerTransaction
+    from promotions.models import LimitToken, Redemption
 
-    set_sequences({"accounts_user": 8100001, "accounts_account": 8200001, "promotions_redemption": 8300001,
-                   "accounts_ledgertransaction": 8400001})  # fmt: skip
-    (player,) = make_players(1, prefix="capture-redeem")
-    redemption, statements = capture(codes.redeem, player=player, code=CODE)
-    account = player.account
-    tx_id = codes.ledger.find(codes.reward_key(code=CODE, player_id=player.pk)).pk
+    base = REDEEM_IDS[ids]
+    set_sequences({"accounts_user": base + 100_001, "accounts_account": base + 200_001,
+                   "promotions_redemption": base + 300_001, "accounts_ledgertransaction": base + 400_001})  # fmt: skip
+    (player,) = make_players(1, prefix=f"capture-{ids}-")
+    redemption, statements = capture(service, player=player, code=code)
+    assert isinstance(redemption, Redemption)
+    (tx_id,) = LedgerTransaction.objects.filter(pk__gt=base + 400_000).values_list("pk", flat=True)
     tokens = {
         str(player.pk): ":pid",
-        str(account.pk): ":accounts_account_id",
+        str(player.account.pk): ":accounts_account_id",
         str(redemption.pk): ":promotions_redemption_id",
         str(tx_id): ":accounts_ledgertransaction_id",
     }
-    assert isinstance(redemption, Redemption)
+    token = LimitToken.objects.filter(redemption_id=redemption.pk).values_list("pk", flat=True).first()
+    if token is not None:  # a strict code: the claimed token's id comes from the claiming SELECT
+        tokens[str(token)] = ":promotions_limittoken_id"
     header = [
-        "Captured from promotions.services.redeem (unlimited bonus code)",
+        f"Captured from {what}",
         "by bench/scenarios/pg_limit.py; regenerated on every run. Variables: -D n=0, pmin=, nclients=.",
     ]
     script = to_pgbench(
-        statements, tokens=tokens, returning={"promotions_redemption", "accounts_ledgertransaction"}, header=header
+        statements,
+        tokens=tokens,
+        returning={"promotions_redemption", "accounts_ledgertransaction"},
+        header=header,
+        keep={r'^SELECT .*\bFROM "?promotions_limittoken"?\b.* FOR UPDATE': "promotions_limittoken_"},
     )
     return "\\set n :n + 1\n\\set pid :pmin + :client_id + :nclients * (:n - 1)\n" + script
 

@@ -2,6 +2,8 @@
 
 Money never moves through a form here: session money fields are read-only and
 "close and cash out" calls ``casino.services.leave`` (which writes the audit row).
+A game's reels and paytable are locked while a session is open on it (issue 13: the
+database refuses too); its stakes, texts and active flag still change.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from casino import services
 from casino.forms.games import GameAdminForm
 from casino.models import FreeSpinGrant, Game, GameSession, Spin
 from casino.slots import Machine, PaytableError, percent
-from core.admin import ReadOnlyAdminMixin
+from core.admin import LockedFieldsAdminMixin, ReadOnlyAdminMixin
 from core.exceptions import DomainError
 
 SPINS_SHOWN_INLINE = 100
@@ -21,7 +23,7 @@ MONEY_COLUMNS = ("balance", "total_fed", "total_staked", "total_won", "cashed_ou
 
 
 @admin.register(Game)
-class GameAdmin(admin.ModelAdmin):
+class GameAdmin(LockedFieldsAdminMixin, admin.ModelAdmin):
     form = GameAdminForm
     list_display = ("name", "slug", "vendor", "min_stake", "max_stake", "theoretical_rtp", "is_active")
     list_filter = ("is_active", "vendor")
@@ -41,6 +43,16 @@ class GameAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # games with sessions are protected; deactivate instead
+
+    def locked_fields(self, request, obj):
+        # What a spin pays comes from both: never changed under a player at the machine.
+        open_sessions = GameSession.objects.filter(game=obj, status=GameSession.Status.OPEN).count()
+        if open_sessions:
+            return ("reels", "paytable"), (
+                f"Reels and paytable are locked while {open_sessions} session(s) are open on this game: "
+                'close them first (untick "Is active" to stop new ones).'
+            )
+        return (), ""
 
 
 class SpinInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -4,6 +4,7 @@ Events are edited with their markets inline (and a market's selections inline
 on the market page; Django admin has no nested inlines). Settling is a page
 per event (``Settle`` button / action) that calls ``settle_event`` and writes
 an audit row. Bets and payouts are read-only: money moves only via services.
+A market's event is locked once it has bets (issue 13: the database refuses too).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from accounts.models import User
 from casino import selectors, services
 from casino.forms.sportsbook import SettleEventForm
 from casino.models import Market, Payout, Selection, SportEvent, Sportsbet
+from core.admin import LockedFieldsAdminMixin
 from core.exceptions import DomainError
 
 
@@ -138,12 +140,18 @@ class SportEventAdmin(SettledReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Market)
-class MarketAdmin(SettledReadOnly, admin.ModelAdmin):
+class MarketAdmin(LockedFieldsAdminMixin, SettledReadOnly, admin.ModelAdmin):
     list_display = ("name", "event", "max_stake")
     search_fields = ("name", "event__name")
     list_select_related = ("event",)
     autocomplete_fields = ("event",)
     inlines = [SettledSelectionInline]
+
+    def locked_fields(self, request, obj):
+        # Bets settle with their market's event: moved, they would never settle (the database refuses too).
+        if Sportsbet.objects.filter(selection__market=obj).exists():
+            return ("event",), "The event is locked: bets have been placed on this market, and they settle with it."
+        return (), ""
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -24,7 +24,8 @@ class FeedForm(IdempotentForm):
 
 
 class GameAdminForm(forms.ModelForm):
-    """Reels and paytable are validated by ``casino.slots`` (which also bounds the RTP)."""
+    """Reels and paytable are validated by ``casino.slots``, which bounds the RTP and the cost
+    of computing it (``MAX_THEORY_STEPS``): a paytable too complex to compute fast is refused."""
 
     class Meta:
         model = Game
@@ -32,7 +33,8 @@ class GameAdminForm(forms.ModelForm):
         help_texts = {
             "reels": 'A list of 3-5 reel strips, e.g. [["cherry", "bell", "seven"], [...], [...]].',
             "paytable": 'Rules like {"line": ["seven", "seven", "seven"], "pays": 100}; "*" matches any symbol; '
-            "the highest-paying matching rule pays (pays = whole multiple of the stake).",
+            "the highest-paying matching rule pays (pays = whole multiple of the stake). A paytable whose "
+            "exact RTP would take too long to compute is refused: use fewer rules or symbols in them.",
         }
 
     def clean(self):

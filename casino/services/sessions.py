@@ -16,13 +16,13 @@ import logging
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts import ledger
 from accounts.models import LedgerTransaction, User
-from accounts.services import check_can_play, move_money
+from accounts.services import check_can_play, gate_sql, move_money, raise_blocked
 from casino import hooks
 from casino.exceptions import (
     GameUnavailable,
@@ -31,12 +31,13 @@ from casino.exceptions import (
     NoFreeSpins,
     SessionAlreadyOpen,
     SessionClosed,
+    SessionNotFound,
 )
 from casino.models import FreeSpinGrant, Game, GameSession, Spin
 from casino.slots import Machine
 from core.audit import audit
 from core.exceptions import DomainError, DuplicateTransaction, InvalidAmount
-from core.idempotency import client_key, idempotent, scoped_key
+from core.idempotency import Replay, client_key, idempotent, scoped_key
 from core.money import CENT, ZERO, parse_amount
 from core.versioning import retry_on_conflict, versioned_update
 
@@ -93,11 +94,16 @@ def feed(*, session: GameSession, amount, idempotency_key: str) -> LedgerTransac
             description=f"Fed {current.game.name}",
         )
 
-    return idempotent(find=lambda: ledger.find(key), attempt=attempt)
+    return idempotent(
+        find=lambda: ledger.find(key), attempt=attempt, same=lambda tx: ledger.moved(tx, session.ledger_code) == amount
+    )
 
 
 def spin(*, session: GameSession, stake=None, idempotency_key: str, free_spin: bool = False) -> Spin:
     """One spin. Stake and win move only between the session and the house.
+
+    The player's exclusion is checked inside the spin's transaction (the player's gate),
+    so a session left open by a failed close still cannot be played.
 
     A free spin plays at the grant's stake (``stake`` is ignored), costs the
     session nothing and is paid from the promotions pot. A replayed
@@ -108,10 +114,14 @@ def spin(*, session: GameSession, stake=None, idempotency_key: str, free_spin: b
         stake = parse_amount(stake, field="Stake")
 
     def attempt() -> Spin:
-        current = _reread(session)
+        now = timezone.now()
+        current, replay_id, blocked = _read_for_spin(session=session, key=raw_key, now=now)
+        if replay_id is not None:
+            raise Replay(Spin.objects.get(pk=replay_id))
         if not current.is_open:
             raise SessionClosed("This game session is closed: no more spins.")
-        now = timezone.now()
+        if blocked:  # also free spins: an exclusion stops all play
+            raise_blocked(player=User(pk=current.player_id), now=now)
         if free_spin:
             grant = _take_free_spin(player_id=current.player_id, game_id=current.game_id, at=now)
             played = grant.stake
@@ -149,10 +159,17 @@ def spin(*, session: GameSession, stake=None, idempotency_key: str, free_spin: b
         except IntegrityError as exc:  # the same key committed by a concurrent click: retry finds it
             raise DuplicateTransaction(label="casino.spin", pk=raw_key) from exc
         _post_spin(session=current, spin=result, paid=paid)
+        result.session = current  # as it is after the spin, with its game: the page needs no re-read
+        current.balance, current.spin_count, current.version = balance, current.spin_count + 1, current.version + 1
+        current.total_staked, current.total_won = current.total_staked + paid, current.total_won + win + boost
+        current.last_activity_at = now
         return result
 
     return idempotent(
-        find=lambda: Spin.objects.filter(session_id=session.pk, idempotency_key=raw_key).first(), attempt=attempt
+        find=lambda: Spin.objects.filter(session_id=session.pk, idempotency_key=raw_key).first(),
+        attempt=attempt,
+        same=lambda first: first.free_spin == free_spin and (free_spin or first.stake == stake),
+        lookup_first=False,  # the spin's own first read looks the key up (_read_for_spin)
     )
 
 
@@ -273,6 +290,46 @@ def grant_free_spins(
 
 
 # --- internals ---------------------------------------------------------------
+# Everything a spin decides on, in one round trip (issue 14: a spin is 6 statements with
+# BEGIN and COMMIT): the session as committed now (only the caller's player's), its game's
+# saved version and stake range (the Machine is cached per version, so no reels or
+# paytable are read), whether this key already spun (a replay), and the player's gate
+# (the user row share-locked, an exclusion in force?). Then UPDATE the session
+# (versioned), INSERT the spin, INSERT the ledger transaction with its entries.
+_SESSION_FIELDS = list(GameSession._meta.concrete_fields)
+# Only what a spin needs of its game, in the model's field order (``Model.from_db`` maps
+# values by that order and defers the rest: reels and paytable load only on a cache miss).
+_GAME_FIELDS = [
+    f.attname
+    for f in Game._meta.concrete_fields
+    if f.attname in {"id", "updated_at", "name", "min_stake", "max_stake", "vendor_id"}
+]
+_GATE_JOIN, _GATE_BLOCKED, _GATE_LOCK = gate_sql("s.player_id")
+_SPIN_READ = f"""
+    SELECT {", ".join("s." + f.column for f in _SESSION_FIELDS)},
+           {", ".join("g." + Game._meta.get_field(name).column for name in _GAME_FIELDS)},
+           (SELECT sp.id FROM {Spin._meta.db_table} sp WHERE sp.session_id = s.id AND sp.idempotency_key = %(key)s),
+           {_GATE_BLOCKED}
+    FROM {GameSession._meta.db_table} s
+    JOIN {Game._meta.db_table} g ON g.id = s.game_id
+    {_GATE_JOIN}
+    WHERE s.id = %(session)s AND (%(player)s::bigint IS NULL OR s.player_id = %(player)s)
+    {_GATE_LOCK}
+"""  # noqa: S608 - table and column names from the models' meta; values are bound
+
+
+def _read_for_spin(*, session: GameSession, key: str, now: datetime) -> tuple[GameSession, int | None, bool]:
+    with connection.cursor() as cursor:
+        cursor.execute(_SPIN_READ, {"key": key, "session": session.pk, "player": session.player_id, "gate_now": now})
+        row = cursor.fetchone()
+    if row is None:
+        raise SessionNotFound()
+    n, m = len(_SESSION_FIELDS), len(_GAME_FIELDS)
+    current = GameSession.from_db(connection.alias, [f.attname for f in _SESSION_FIELDS], row[:n])
+    current.game = Game.from_db(connection.alias, _GAME_FIELDS, row[n : n + m])  # reels, paytable deferred
+    return current, row[n + m], row[n + m + 1]
+
+
 def _reread(session: GameSession) -> GameSession:
     """The session as committed now (callers may hold a stale instance)."""
     return GameSession.objects.select_related("game").get(pk=session.pk)

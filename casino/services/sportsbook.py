@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from accounts import ledger
 from accounts.models import LedgerTransaction
-from accounts.services import apply_to_account, check_can_play, move_money
+from accounts.services import apply_to_account, check_can_play, hold_player, move_money
 from casino.exceptions import (
     AlreadySettled,
     BettingClosed,
@@ -41,7 +41,7 @@ from casino.exceptions import (
 )
 from casino.models import GameSession, Market, Payout, Selection, SportEvent, Sportsbet
 from core.audit import audit
-from core.exceptions import DuplicateTransaction
+from core.exceptions import ConcurrencyConflict, DuplicateTransaction
 from core.idempotency import client_key, idempotent
 from core.money import parse_amount
 from core.versioning import retry_on_conflict, versioned_update
@@ -62,15 +62,16 @@ def place_sportsbet(
     the bet it placed first.
     """
     key = client_key(idempotency_key)
+    amount = parse_amount(stake, field="Stake")
 
     def attempt() -> Sportsbet:
         check_can_play(player=player)
         current = Selection.objects.select_related("market").filter(pk=selection.pk).first()
         if current is None:
             raise BettingClosed("This selection is no longer offered.")
-        _lock_event_for_betting(event_id=current.market.event_id)
+        _lock_event_for_betting(market_id=current.market_id, event_id=current.market.event_id)
         _check_odds(selection=current, expected_odds=expected_odds)
-        amount = _valid_stake(stake, market=current.market)
+        _check_max_stake(amount, market=current.market)
         account = apply_to_account(player_id=player.pk, delta=-amount)
         try:
             with transaction.atomic():
@@ -88,30 +89,39 @@ def place_sportsbet(
         )
         return bet
 
-    return idempotent(find=lambda: _existing_bet(player_id=player.pk, key=key), attempt=attempt)
+    return idempotent(
+        find=lambda: _existing_bet(player_id=player.pk, key=key),
+        attempt=attempt,
+        same=lambda bet: bet.selection_id == selection.pk and bet.stake == amount,
+    )
 
 
 def _existing_bet(*, player_id: int, key: str) -> Sportsbet | None:
     return Sportsbet.objects.filter(player_id=player_id, idempotency_key=key).first()
 
 
-def _lock_event_for_betting(*, event_id: int) -> None:
-    """Share-lock the event row and check it still takes bets.
+def _lock_event_for_betting(*, market_id: int, event_id: int) -> None:
+    """Share-lock the market and its event, and check the event still takes bets.
 
     ``FOR SHARE`` lets any number of bets be placed at once (they do not block
     each other) but makes ``settle_event``'s status UPDATE wait for in-flight
     bets to commit, and makes a bet that starts after the settlement see it. So
-    no bet can slip onto an event after its bets were settled.
+    no bet can slip onto an event after its bets were settled. The market is
+    locked too: a market moved to another event since we read it (only possible
+    while it has no bets) is a lost race, re-run against the market as it is now.
     """
+    sql = (
+        f"SELECT e.id, e.status, e.starts_at FROM {Market._meta.db_table} m "  # noqa: S608 - names from meta
+        f"JOIN {SportEvent._meta.db_table} e ON e.id = m.event_id WHERE m.id = %s FOR SHARE OF m, e"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT status, starts_at FROM {SportEvent._meta.db_table} WHERE id = %s FOR SHARE",  # noqa: S608
-            [event_id],
-        )
+        cursor.execute(sql, [market_id])
         row = cursor.fetchone()
     if row is None:
         raise BettingClosed("This event no longer exists.")
-    status, starts_at = row
+    locked_event_id, status, starts_at = row
+    if locked_event_id != event_id:
+        raise ConcurrencyConflict(label="casino.market", pk=market_id)
     if status != SportEvent.Status.OPEN:
         raise BettingClosed("This event is settled: betting is closed.")
     if starts_at <= timezone.now():
@@ -132,11 +142,9 @@ def _check_odds(*, selection: Selection, expected_odds) -> None:
         )
 
 
-def _valid_stake(stake, *, market: Market) -> Decimal:
-    amount = parse_amount(stake, field="Stake")
+def _check_max_stake(amount: Decimal, *, market: Market) -> None:
     if amount > market.max_stake:
         raise InvalidStake(f"The maximum stake on {market.name} is {market.max_stake}.")
-    return amount
 
 
 # --- settling an event ------------------------------------------------------------
@@ -321,9 +329,12 @@ def player_in_session(*, player_id: int) -> bool:
 def pay_out_player(*, player, actor=None) -> list[Payout]:
     """Pay every queued payout of ``player``, each in its own short transaction.
 
-    Skipped (returns ``[]``) while the player has an open game session: they are
-    paid when they leave, or by the next sweep. Safe to run twice at once: each
-    payout is paid by whoever wins its conditional update.
+    Never while the player sits at a machine: each payout's transaction takes the
+    player's gate exclusively and checks for an open session under it, so a session
+    being opened either committed first (the payout waits for the player to leave:
+    paid on ``leave`` or by the sweep) or opens after the payout committed. Returns
+    what it paid (``[]`` while the player is in a session). Safe to run twice at once:
+    each payout is paid by whoever wins its conditional update.
     """
     paid: list[Payout] = []
     payout_ids = list(
@@ -332,10 +343,11 @@ def pay_out_player(*, player, actor=None) -> list[Payout]:
         .values_list("id", flat=True)
     )
     for payout_id in payout_ids:
-        if player_in_session(player_id=player.pk):
+        try:
+            payout, did_pay = _pay(payout_id=payout_id, actor=actor)
+        except PlayerInSession:
             logger.info("player %s sat down at a machine: remaining payouts wait", player.pk)
             break
-        payout, did_pay = _pay(payout_id=payout_id, actor=actor)
         if did_pay:
             paid.append(payout)
     return paid
@@ -356,7 +368,7 @@ def cash_out_bet(*, bet: Sportsbet) -> Payout:
     if payout.state == Payout.State.PAID:
         return payout
     if player_in_session(player_id=payout.player_id):
-        raise PlayerInSession()
+        raise PlayerInSession()  # the quick answer; _pay checks again under the player's gate
     payout, _ = _pay(payout_id=payout.pk)
     return payout
 
@@ -370,6 +382,9 @@ def _pay(*, payout_id: int, actor=None) -> tuple[Payout, bool]:
             payout = Payout.objects.get(pk=payout_id)
             if payout.state != Payout.State.QUEUED:
                 return payout, False
+            hold_player(player_id=payout.player_id)  # a session opening now waits for this payout
+            if player_in_session(player_id=payout.player_id):
+                raise PlayerInSession()
             now = timezone.now()
             payout.version = versioned_update(
                 Payout, pk=payout.pk, version=payout.version, state=Payout.State.PAID, paid_at=now

@@ -12,15 +12,17 @@ from collections import Counter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from accounts.selectors import balance_of
 from casino import selectors, services
-from casino.exceptions import SessionAlreadyOpen
+from casino.exceptions import SessionAlreadyOpen, SessionNotFound
 from casino.forms.games import FeedForm, FreeSpinForm, SpinForm
+from casino.models import GameSession
 from casino.notices import notify_since_last_visit
 from casino.slots import Machine, icon, percent, symbol_name
 from core.exceptions import DomainError
@@ -57,13 +59,14 @@ def lobby(request):
 def game_detail(request, slug):
     game = get_object_or_404(selectors.active_games(), slug=slug)
     machine = Machine.for_game(game)
+    theory = machine.theory  # computed once per saved version of the game, not per page view
     ctx = {
         "game": game,
-        "rtp": percent(machine.rtp),
-        "hit_frequency": percent(machine.hit_frequency),
+        "rtp": percent(theory.rtp),
+        "hit_frequency": percent(theory.hit_frequency),
         "rules": [
             {"symbols": [(icon(s), symbol_name(s)) for s in rule.line], "pays": rule.pays, "odds": _one_in(p)}
-            for rule, p in machine.rule_probabilities()
+            for rule, p in theory.rule_probabilities
         ],
         "strips": [
             {"length": len(strip), "symbols": [(icon(s), s, n) for s, n in Counter(strip).most_common()]}
@@ -114,7 +117,9 @@ def session_detail(request, pk):
 @require_http_methods(["POST"])
 @vary_on_headers("HX-Request")
 def session_spin(request, pk):
-    session = get_object_or_404(selectors.session_of(player=request.user, pk=pk))
+    """One spin. The service checks the session is the player's own, in the same statement
+    that reads it (no read here first); an htmx spin answers with what changed only."""
+    session = GameSession(pk=pk, player_id=request.user.pk)
     free = bool(request.POST.get("free_spin"))
     form = FreeSpinForm(request.POST, prefix="free") if free else SpinForm(request.POST, prefix="spin")
     if form.is_valid():
@@ -125,16 +130,36 @@ def session_spin(request, pk):
                 idempotency_key=form.cleaned_data["idempotency_key"],
                 free_spin=free,
             )
+        except SessionNotFound as exc:
+            raise Http404(exc.message) from exc
         except DomainError as exc:
             add_domain_error(form, exc, default_field="stake")
         else:
             if not request.htmx:
                 return redirect(session)
-            # A fresh form (and key) for the next spin, keeping the chosen stake.
-            stake = session.game.min_stake if spin.free_spin else spin.stake
-            return _render_play(request, session, spin_form=SpinForm(prefix="spin", initial={"stake": stake}))
+            return _render_spin(request, spin)
     forms = {"free_form": form} if free else {"spin_form": form}
-    return _render_play(request, session, status=422, **forms)
+    session = get_object_or_404(selectors.session_of(player=request.user, pk=pk))
+    response = _render_play(request, session, status=422, **forms)
+    return reswap(retarget(response, "#play"), "outerHTML") if request.htmx else response
+
+
+def _render_spin(request, spin):
+    """What a spin changed: reels and win, the machine balance, a fresh spin form (keeping
+    the stake), totals, the new history row; free spins left only after a free spin."""
+    session = spin.session  # as it is after the spin, with its game
+    stake = session.game.min_stake if spin.free_spin else spin.stake  # keep the chosen stake
+    ctx = {
+        "session": session,
+        "game": session.game,
+        "last_spin": spin,
+        "reels": [(icon(s), s) for s in spin.symbols],
+        "spin_form": SpinForm(prefix="spin", initial={"stake": stake}),
+    }
+    if spin.free_spin:
+        ctx["free_spins"] = selectors.free_spins_for(player=request.user, game=session.game)
+        ctx["free_form"] = FreeSpinForm(prefix="free")
+    return render(request, "casino/session.html#spin-swap", ctx)
 
 
 @login_required

@@ -196,7 +196,7 @@ class PromotionCodeAdmin(admin.ModelAdmin):
     def bulk_issue_view(self, request):
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = BulkIssueForm(request.POST or None)
+        form = BulkIssueForm(request.POST if request.method == "POST" else None)  # an empty POST is still a POST
         issued = None
         status = 200
         if request.method == "POST":

@@ -5,7 +5,7 @@ from django import forms
 from casino.models import Game
 from core.exceptions import DomainError
 from promotions.models import PromotionCode
-from promotions.services.codes import SPEC_FIELDS, code_exists, normalize_code, validate_code_spec
+from promotions.services.codes import MAX_LIMIT, SPEC_FIELDS, code_exists, normalize_code, validate_code_spec
 
 
 class RedeemForm(forms.Form):
@@ -94,7 +94,9 @@ class BulkIssueForm(forms.Form):
     starts_at = forms.DateTimeField(widget=DateTimeLocalInput(), help_text="UTC")
     ends_at = forms.DateTimeField(widget=DateTimeLocalInput(), help_text="UTC, exclusive")
     limit_policy = forms.ChoiceField(choices=PromotionCode.LimitPolicy.choices, initial="unlimited")
-    limit = forms.IntegerField(min_value=1, required=False, help_text="Per code; empty for unlimited.")
+    limit = forms.IntegerField(
+        min_value=1, max_value=MAX_LIMIT, required=False, help_text="Per code; empty for unlimited."
+    )
 
     def clean_prefix(self):
         prefix = self.cleaned_data.get("prefix", "")

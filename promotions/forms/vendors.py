@@ -4,22 +4,41 @@ re-checks atomically when saving."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import forms
+from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
 from core.exceptions import DomainError
 from promotions.models import PromotionHistory, VendorPromotion
+from promotions.models.vendors import PromotionKind
 from promotions.services.vendors import (
     PARAMS_BY_KIND,
     PAST_GRACE,
     Window,
+    check_free_spin_stake,
     check_invariants,
     clean_params,
     validate_window,
 )
 
 PARAM_FIELDS = ("free_spins_count", "free_spin_stake", "percent")
+WINDOW_FIELDS = ("starts_at", "ends_at")
+
+
+def posted_back(posted: datetime | None, stored: datetime | None) -> bool:
+    """Whether ``posted`` is ``stored`` as an input that showed it sends it back.
+
+    HTML inputs cannot carry a stored instant whole: the admin's date and time
+    boxes drop the microseconds, a datetime-local input the seconds too. A
+    promotion written in code (``starts_at=timezone.now()``) has both, so the
+    value posted for an untouched field is the stored one truncated.
+    """
+    if posted is None or stored is None:
+        return False
+    return posted in (stored, stored.replace(microsecond=0), stored.replace(second=0, microsecond=0))
 
 
 class VendorPromotionForm(forms.ModelForm):
@@ -36,17 +55,44 @@ class VendorPromotionForm(forms.ModelForm):
             self.fields["kind"].disabled = True
             self.fields["kind"].help_text = "The type of an existing promotion cannot change."
 
+    @property
+    def changed_data(self) -> list[str]:
+        # A start or end posted back as shown (truncated by the input) is unchanged:
+        # otherwise every save of the vendor would "edit" a promotion made in code.
+        return [name for name in super().changed_data if not self._posted_back(name)]
+
+    def _posted_back(self, name: str) -> bool:
+        # Against ``initial`` (the stored values, whole): once the form is cleaned
+        # the instance holds the posted ones.
+        if name not in WINDOW_FIELDS or not self.instance.pk:
+            return False
+        field = self[name]
+        try:
+            posted = field.field.clean(field.data)
+        except ValidationError:
+            return False
+        return posted_back(posted, self.initial.get(name))
+
     def clean(self):
         data = super().clean()
+        if self.instance.pk:
+            # Keep the stored instant for a start or end posted back unchanged, so
+            # a started promotion keeps its exact start while its end moves (the
+            # service still refuses any real change of a started one's start).
+            for name in WINDOW_FIELDS:
+                if posted_back(data.get(name), self.initial.get(name)):
+                    data[name] = self.initial[name]
         if self.errors or not self.has_changed() or data.get("DELETE"):
             return data
         kind = data.get("kind")
         params = {name: data.get(name) for name in PARAM_FIELDS if data.get(name) is not None}
         try:
             self.cleaned_params = clean_params(kind, params)
+            stake = self.cleaned_params["free_spin_stake"]
+            if kind == PromotionKind.FREE_SPINS and (not self.instance.pk or stake != self.instance.free_spin_stake):
+                check_free_spin_stake(vendor_id=self.instance.vendor_id, stake=stake)
         except DomainError as exc:
-            field = _field_for(exc.message, kind)
-            self.add_error(field, exc.message)
+            self.add_error(exc.field or _field_for(exc.message, kind), exc.message)
             return data
         started = None
         if self.instance.pk and self.instance.starts_at <= timezone.now():

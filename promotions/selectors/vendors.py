@@ -93,12 +93,22 @@ class Timeline:
     now_x: float | None
 
 
+# The timeline spans weeks and pages by weeks: a start in these years keeps every date it
+# computes (in any time zone) inside Python's years 1-9999.
+TIMELINE_YEARS = (2, 9998)
+
+
 def vendor_timeline(
     *, vendor: Vendor, start: datetime | None = None, days: int = 42, now: datetime | None = None
 ) -> Timeline:
-    """Rows per type, bars per promotion (history and live) over ``days`` days from ``start``."""
+    """Rows per type, bars per promotion (history and live) over ``days`` days from ``start``.
+
+    A start at the calendar's edge (``?from=0001-01-01``, ``9999-12-30``) moves to the
+    nearest year in ``TIMELINE_YEARS`` (neither year 1 nor 9999 has a 29 February)."""
     now = now or timezone.now()
     start = start or timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=7)
+    first, last = TIMELINE_YEARS
+    start = start.replace(year=min(max(start.year, first), last))
     end = start + timedelta(days=days)
     span = (end - start).total_seconds()
 

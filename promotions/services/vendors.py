@@ -27,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from casino.models import Vendor
+from casino.models import Game, Vendor
 from core.audit import audit
 from core.exceptions import InvalidAmount
 from core.money import parse_amount
@@ -173,6 +173,31 @@ def _parse_percent(value) -> Decimal:
     return percent.quantize(Decimal("0.01"))
 
 
+def check_free_spin_stake(*, vendor_id: int | None, stake: Decimal) -> None:
+    """Refuse a free-spin stake outside the stake range of any active game of the vendor.
+
+    A vendor's free spins are granted on whichever of its games the player opens,
+    so the stake must fit every one of them. Checked when a free-spins promotion
+    is added or its stake changes; a game's range may still change later (or a
+    game join the vendor): ``effects.grant_vendor_free_spins`` re-checks the game
+    it grants on and skips a misfit.
+    """
+    if not vendor_id:
+        return
+    games = list(Game.objects.filter(vendor_id=vendor_id, is_active=True).order_by("name", "pk"))
+    misfits = [g for g in games if not g.min_stake <= stake <= g.max_stake]
+    if not misfits:
+        return
+    ranges = ", ".join(f"{g.name} ({g.min_stake}–{g.max_stake})" for g in misfits)
+    low = max(g.min_stake for g in games)
+    high = min(g.max_stake for g in games)
+    fits = f"a stake from {low} to {high} fits all its games" if low <= high else "no single stake fits all its games"
+    raise InvalidPromotion(
+        f"Free spin stake {stake} is outside the stake range of {ranges}: {fits}.",
+        field="free_spin_stake",
+    )
+
+
 def validate_window(starts_at, ends_at, *, now: datetime, started: datetime | None = None) -> tuple[datetime, datetime]:
     if not isinstance(starts_at, datetime) or not isinstance(ends_at, datetime):
         raise InvalidPromotion("Give the promotion a start and an end.")
@@ -224,8 +249,9 @@ def add_vendor_promotion(
 
     Params: ``free_spins_count`` and ``free_spin_stake`` for free spins,
     ``percent`` for win boost and cashback. Raises ``InvalidPromotion`` for bad
-    input and ``PromotionOverlap`` (naming the conflicting promotions and the
-    instant) when the window collides.
+    input (a free-spin stake outside an active game's stake range included) and
+    ``PromotionOverlap`` (naming the conflicting promotions and the instant) when
+    the window collides.
     """
     cleaned = clean_params(kind, params)
 
@@ -234,6 +260,8 @@ def add_vendor_promotion(
         start, end = validate_window(starts_at, ends_at, now=now)
         with transaction.atomic():
             current, _ = _load(vendor.pk, now=now)
+            if kind == PromotionKind.FREE_SPINS:
+                check_free_spin_stake(vendor_id=current.pk, stake=cleaned["free_spin_stake"])
             check_invariants(kind=kind, starts_at=start, ends_at=end, others=_others(current, start, end))
             _bump(current)
             promo = _insert(current, kind=kind, starts_at=start, ends_at=end, **cleaned)
@@ -263,6 +291,11 @@ def update_vendor_promotion_window(
             merged = {name: getattr(promo, name) for name in PARAMS_BY_KIND[PromotionKind(promo.kind)]}
             merged.update({k: v for k, v in params.items() if v is not None})
             cleaned = clean_params(promo.kind, merged)
+            if promo.kind == PromotionKind.FREE_SPINS and cleaned["free_spin_stake"] != promo.free_spin_stake:
+                # Only a new stake is checked: a window edit (even ending it early)
+                # must not be blocked by a game's range changed since; the effect
+                # skips that game meanwhile.
+                check_free_spin_stake(vendor_id=current.pk, stake=cleaned["free_spin_stake"])
             started = promo.starts_at if promo.starts_at <= now else None
             start, end = validate_window(starts_at, ends_at, now=now, started=started)
             others = _others(current, start, end, exclude=promo.pk)

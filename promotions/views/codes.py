@@ -33,25 +33,27 @@ def panel_context(*, player, form=None, result=None, from_wallet=False) -> dict:
 def redeem(request):
     from_wallet = request.POST.get("from") == "wallet"
     form = RedeemForm(request.POST if request.method == "POST" else None)  # an empty POST is still a POST
-    result = None
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                result = services.redeem(player=request.user, code=form.cleaned_data["code"])
-            except DomainError as exc:
-                add_domain_error(form, exc, default_field="code")
-        if form.errors:
-            status = 422
-        else:
-            balance = balance_of(player=request.user)
-            messages.success(request, f"{result.code.code} redeemed: {result.code.reward_text}. Balance {balance}.")
-            if not request.htmx:
-                return redirect("wallet" if from_wallet else "redeem")
-            form = None  # a fresh, empty form for the next code
-    ctx = panel_context(player=request.user, form=form, result=result, from_wallet=from_wallet)
-    template = "promotions/redeem.html#panel" if request.htmx else "promotions/redeem.html"
-    return render(request, template, ctx, status=status)
+    if request.method == "GET":
+        ctx = panel_context(player=request.user, from_wallet=from_wallet)
+        return render(request, "promotions/redeem.html#panel" if request.htmx else "promotions/redeem.html", ctx)
+    result = balance = None
+    if form.is_valid():
+        try:
+            result = services.redeem(player=request.user, code=form.cleaned_data["code"])
+        except DomainError as exc:
+            add_domain_error(form, exc, default_field="code")
+    if result is not None:
+        balance = balance_of(player=request.user)
+        messages.success(request, f"{result.code.code} redeemed: {result.code.reward_text}. Balance {balance}.")
+        if not request.htmx:
+            return redirect("wallet" if from_wallet else "redeem")
+        form = RedeemForm()  # a fresh, empty form for the next code
+    status = 200 if result is not None else 422
+    if request.htmx:  # only what changed: the form area (result or errors) and the new row
+        ctx = {"redeem_form": form, "result": result, "balance": balance, "from_wallet": from_wallet}
+        return render(request, "promotions/redeem.html#redeem-swap", ctx, status=status)
+    ctx = panel_context(player=request.user, form=form, from_wallet=from_wallet)
+    return render(request, "promotions/redeem.html", ctx, status=status)
 
 
 @login_required

@@ -24,7 +24,7 @@ from casino.exceptions import (
 )
 from casino.models import FreeSpinGrant, Game, GameSession, Spin
 from casino.slots import Machine
-from core.exceptions import InvalidAmount
+from core.exceptions import IdempotencyKeyReused, InvalidAmount
 from core.models import AuditLog
 
 D = Decimal
@@ -171,10 +171,13 @@ def test_winning_spin_is_paid_by_the_house(player, fed_session, monkeypatch, ass
     assert_reconciles()
 
 
-def test_win_equal_to_stake_still_posts_a_balanced_transaction(fed_session, fruit, monkeypatch, assert_reconciles):
+def test_win_equal_to_stake_still_posts_a_balanced_transaction(player, fruit, monkeypatch, assert_reconciles):
+    # The paytable is edited before the session opens: it cannot change while one is open (issue 13).
     Game.objects.filter(pk=fruit.pk).update(
         paytable=fruit.paytable + [{"line": ["orange", "orange", "plum"], "pays": 1}]
     )
+    fed_session = services.open_session(player=player, game=fruit)
+    services.feed(session=fed_session, amount=D("20.00"), idempotency_key="first-feed")
     force_reels(monkeypatch, "orange", "orange", "plum")
     spin = services.spin(session=fed_session, stake="2.00", idempotency_key="even")
     assert spin.win == spin.stake == D("2.00")
@@ -185,8 +188,11 @@ def test_win_equal_to_stake_still_posts_a_balanced_transaction(fed_session, frui
 def test_replayed_spin_key_returns_the_same_spin_and_moves_nothing(player, fed_session):
     first = services.spin(session=fed_session, stake="1.00", idempotency_key="same")
     before = money_snapshot(player, fed_session)
-    again = services.spin(session=fed_session, stake="3.00", idempotency_key="same")
+    again = services.spin(session=fed_session, stake="1.00", idempotency_key="same")
     assert again.pk == first.pk and again.stake == D("1.00")
+    # Stripe's rule (issue 13): the same key with another stake is refused, never answered with the first spin.
+    with pytest.raises(IdempotencyKeyReused):
+        services.spin(session=fed_session, stake="3.00", idempotency_key="same")
     assert money_snapshot(player, fed_session) == before
 
 

@@ -2,6 +2,7 @@
 
 import itertools
 import math
+import random
 from collections import Counter
 from decimal import Decimal
 from fractions import Fraction
@@ -142,3 +143,135 @@ def test_machine_is_built_once_per_saved_game_version_and_rebuilt_after_an_edit(
     edited = Machine.for_game(Game.objects.get(pk=fruit.pk))
     assert edited is not first
     assert edited.rtp != first.rtp
+
+
+# --- cost: the theory is computed, not enumerated, and its cost is bounded (issue 13) -------------
+TWELVE = ["cherry", "lemon", "orange", "plum", "melon", "bell", "bar", "seven", "diamond", "star", "crown", "clover"]
+
+
+def five_reel_twelve_symbol_game() -> tuple[list[list[str]], list[dict]]:
+    """A plausible video slot: 5 reels of 78 stops, 12 symbols from common to rare, and
+    3/4/5 of a kind from the left for each symbol (36 rules). 12^5 = 248,832 symbol combinations."""
+    strip = [sym for i, sym in enumerate(TWELVE) for _ in range(12 - i)]
+    reels = [strip[r:] + strip[:r] for r in range(5)]
+    paytable = []
+    for i, sym in enumerate(TWELVE):
+        paytable += [
+            {"line": [sym] * 5, "pays": (i + 1) * 320},
+            {"line": [sym] * 4 + ["*"], "pays": (i + 1) * 64},
+            {"line": [sym] * 3 + ["*", "*"], "pays": (i + 1) * 16},
+        ]
+    return reels, paytable
+
+
+def too_complex_game(k: int = 20) -> tuple[list[list[str]], list[dict]]:
+    """Rules pairing one symbol on reel i (1-4) with one on reel 5: the sets of rules still
+    live after reel 4 are all combinations of the first four symbols (21^4), so the exact
+    computation needs ~4 million steps."""
+    syms = [f"s{i}" for i in range(k + 1)]
+    paytable = []
+    for i in range(4):
+        for j in range(k):
+            line = ["*"] * 5
+            line[i], line[4] = syms[j], syms[(j + i) % k]
+            paytable.append({"line": line, "pays": 1 + i * k + j})
+    return [syms[:] for _ in range(5)], paytable
+
+
+@pytest.fixture
+def no_enumeration(monkeypatch):
+    """Fail fast if anything matches rules combination by combination (the old enumeration
+    called ``Rule.matches`` once per rule per symbol combination)."""
+    calls = Counter()
+    original = slots.Rule.matches
+
+    def matches(self, symbols):
+        calls["matches"] += 1
+        if calls["matches"] > 10_000:
+            raise AssertionError("the theory enumerates symbol combinations")
+        return original(self, symbols)
+
+    monkeypatch.setattr(slots.Rule, "matches", matches)
+    return calls
+
+
+def test_five_reel_twelve_symbol_game_is_computed_exactly_in_a_bounded_number_of_steps(no_enumeration):
+    reels, paytable = five_reel_twelve_symbol_game()
+    machine = validate(reels, paytable)
+    theory = machine.theory
+    assert math.prod(len(set(strip)) for strip in reels) == 248_832  # what the old code enumerated
+    assert theory.steps < 1_000
+    assert no_enumeration["matches"] == 0
+    # Independent closed form: a line matches rules of one symbol only (its first three reels),
+    # and 5 of a kind pays more than 4, which pays more than 3.
+    expected = Fraction(0)
+    for sym, five, four, three in zip(TWELVE, paytable[0::3], paytable[1::3], paytable[2::3], strict=True):
+        p = [Fraction(strip.count(sym), len(strip)) for strip in reels]
+        expected += five["pays"] * p[0] * p[1] * p[2] * p[3] * p[4]
+        expected += four["pays"] * p[0] * p[1] * p[2] * p[3] * (1 - p[4])
+        expected += three["pays"] * p[0] * p[1] * p[2] * (1 - p[3])
+    assert machine.rtp == expected
+    assert percent(machine.rtp) == "95.51%"
+    assert sum(p for _, p in machine.rule_probabilities()) == machine.hit_frequency
+
+
+def test_a_paytable_too_complex_to_compute_is_refused_after_bounded_work(monkeypatch, no_enumeration):
+    transitions = Counter()
+    original = slots._keep_up_to_certain
+
+    def counted(live, certain):
+        transitions["n"] += 1
+        return original(live, certain)
+
+    monkeypatch.setattr(slots, "_keep_up_to_certain", counted)
+    reels, paytable = too_complex_game()
+    with pytest.raises(slots.PaytableTooComplex) as info:
+        validate(reels, paytable)
+    assert any("too complex to compute its exact RTP" in m for m in info.value.errors["paytable"])
+    assert f"{slots.MAX_THEORY_STEPS:,} steps" in str(info.value)
+    assert transitions["n"] <= slots.MAX_THEORY_STEPS
+    assert no_enumeration["matches"] == 0
+
+
+def test_the_cost_bound_is_checked_before_the_work_not_after():
+    reels, paytable = too_complex_game(k=8)
+    steps = Machine.from_data(reels, paytable, check_rtp=False, max_steps=None).theory.steps
+    assert 10_000 < steps < slots.MAX_THEORY_STEPS
+    with pytest.raises(slots.PaytableTooComplex):
+        Machine.from_data(reels, paytable, check_rtp=False, max_steps=steps - 1).theory  # noqa: B018
+    assert Machine.from_data(reels, paytable, check_rtp=False, max_steps=steps).theory.steps == steps
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_theory_equals_enumeration_on_random_machines(seed):
+    """Random small machines with wildcards anywhere and tied pays: every figure equals the
+    stop-by-stop enumeration (the definition)."""
+    rng = random.Random(seed)
+    n = rng.randint(3, 4)
+    syms = "abcde"[: rng.randint(2, 5)]
+    reels = [[rng.choice(syms) for _ in range(rng.randint(2, 6))] for _ in range(n)]
+    rules, seen = [], set()
+    for _ in range(rng.randint(1, 10)):
+        line = tuple(
+            s if s == "*" or s in reels[i] else "*" for i, s in enumerate(rng.choice(syms + "**") for _ in range(n))
+        )
+        if set(line) != {"*"} and line not in seen:
+            seen.add(line)
+            rules.append({"line": list(line), "pays": rng.randint(1, 4)})
+    if not rules:
+        return
+    machine = Machine.from_data(reels, rules, check_rtp=False)
+    stops = list(itertools.product(*(range(len(r)) for r in machine.reels)))
+    paid_by = Counter()
+    for s in stops:
+        symbols = tuple(strip[i] for strip, i in zip(machine.reels, s, strict=True))
+        for rule in machine.rules:
+            if rule.matches(symbols):
+                paid_by[rule] += 1
+                break
+    assert machine.rule_probabilities() == [(r, Fraction(paid_by[r], len(stops))) for r in machine.rules]
+    assert machine.rtp == brute_force_rtp(machine)
+    wins = [machine.outcome(s).multiplier for s in stops]
+    mean = Fraction(sum(wins), len(wins))
+    assert machine.variance == sum((Fraction(w) - mean) ** 2 for w in wins) / len(wins)
+    assert machine.hit_frequency == Fraction(sum(1 for w in wins if w), len(wins))

@@ -47,3 +47,53 @@ def test_two_players_with_the_same_key_move_money_twice(player, other_player):
     a = services.deposit(player=player, amount="1", idempotency_key="same")
     b = services.deposit(player=other_player, amount="1", idempotency_key="same")
     assert a.pk != b.pk
+
+
+# --- Stripe's rule: a key names one request ------------------------------------------------
+def test_a_key_reused_with_another_amount_is_refused_and_moves_nothing(player):
+    from core.exceptions import IdempotencyKeyReused
+
+    services.deposit(player=player, amount="10", idempotency_key="k")
+    with pytest.raises(IdempotencyKeyReused):
+        services.deposit(player=player, amount="99", idempotency_key="k")
+    services.withdraw(player=player, amount="10", idempotency_key="k2")
+    with pytest.raises(IdempotencyKeyReused):
+        services.withdraw(player=player, amount="11", idempotency_key="k2")
+    assert selectors.balance_of(player=player) == Decimal("100.00")
+
+
+def test_the_wallet_form_answers_a_reused_key_with_422_and_a_replay_with_the_first_amount(player_client, player):
+    from django.urls import reverse
+
+    url = reverse("deposit")
+    first = player_client.post(url, {"deposit-amount": "10", "deposit-idempotency_key": "same"}, follow=True)
+    assert "Deposit of 10.00 done" in first.content.decode()
+    reused = player_client.post(url, {"deposit-amount": "99", "deposit-idempotency_key": "same"})
+    assert reused.status_code == 422
+    assert "already used for a different request" in reused.content.decode()
+    replay = player_client.post(url, {"deposit-amount": "10.00", "deposit-idempotency_key": "same"}, follow=True)
+    assert "Deposit of 10.00 done" in replay.content.decode()
+    assert selectors.balance_of(player=player) == Decimal("110.00")
+
+
+def test_spin_feed_and_bet_keys_reused_with_other_parameters_are_refused(player):
+    from casino import services as casino
+    from casino.demo import load_demo_games
+    from core.exceptions import IdempotencyKeyReused
+    from tests.helpers.sportsbook import make_event, selections
+
+    game = next(g for g in load_demo_games() if g.min_stake == Decimal("0.10"))
+    session = casino.open_session(player=player, game=game)
+    casino.feed(session=session, amount="20", idempotency_key="f")
+    with pytest.raises(IdempotencyKeyReused):
+        casino.feed(session=session, amount="21", idempotency_key="f")
+    casino.spin(session=session, stake="0.10", idempotency_key="s")
+    with pytest.raises(IdempotencyKeyReused):
+        casino.spin(session=session, stake="0.20", idempotency_key="s")
+    casino.leave(session=session)
+    home, draw, _ = selections(make_event())
+    casino.place_sportsbet(player=player, selection=home, stake="5", idempotency_key="b")
+    with pytest.raises(IdempotencyKeyReused):
+        casino.place_sportsbet(player=player, selection=draw, stake="5", idempotency_key="b")
+    with pytest.raises(IdempotencyKeyReused):
+        casino.place_sportsbet(player=player, selection=home, stake="6", idempotency_key="b")

@@ -42,7 +42,7 @@ from django.db import connection
 
 from casino.celery import app as celery_app
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # tests/helpers/celery.py -> the repository
 QUEUES = ("payouts", "default")
 # Redis keys the broker uses for our queues and for unacknowledged messages.
 BROKER_KEY_PATTERNS = [f"{queue}*" for queue in QUEUES] + ["unacked*"]

@@ -37,7 +37,8 @@ def test_htmx_redeem_swaps_in_the_reward_and_new_balance(player_client, player):
     response = player_client.post(reverse("redeem"), {"code": " hello ", "from": "wallet"}, **HTMX)
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.lstrip().startswith('<section id="redeem-panel"')  # only the fragment
+    assert html.lstrip().startswith('<div id="redeem-form-area"')  # only what changed (issue 14)
+    assert 'hx-swap-oob="afterbegin:#redemption-rows"' in html  # the new row, out of band
     assert "12.50 bonus" in html
     assert 'data-testid="redeem-balance">112.50<' in html
     assert 'hx-swap-oob="outerHTML:#money .balance"' in html  # the wallet's balance is updated too

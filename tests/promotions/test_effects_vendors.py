@@ -182,3 +182,27 @@ def test_cashback_amount_rounds_down_to_cents(staked, won, percent, expected):
     assert effects.cashback_amount(staked=Decimal(staked), won=Decimal(won), percent=Decimal(percent)) == Decimal(
         expected
     )
+
+
+def test_free_spins_are_never_granted_outside_the_games_stake_range(vendor, player, caplog, assert_reconciles):
+    """The stake fitted every game when the promotion was made; ranges and games change after."""
+    fits = make_game(vendor, slug="fits", wins=True)  # 0.10–5.00
+    promo = running(vendor, "free_spins", free_spins_count=3, free_spin_stake="2.00")
+    # A game joins the vendor later with a higher minimum, and a game's maximum is lowered.
+    joined = make_game(vendor, slug="joined-later", wins=True)
+    Game.objects.filter(pk=joined.pk).update(min_stake=Decimal("2.50"), max_stake=Decimal("50.00"))
+    lowered = make_game(vendor, slug="lowered", wins=True)
+    Game.objects.filter(pk=lowered.pk).update(max_stake=Decimal("1.00"))
+
+    for game in (joined, lowered):  # the caller's instances still hold the old ranges
+        with caplog.at_level("WARNING", logger="promotions.effects"):
+            casino.leave(session=casino.open_session(player=player, game=game))
+        assert not FreeSpinGrant.objects.exists(), game.slug
+    assert f"promotion {promo.pk} stake 2.00 is outside lowered's range 0.10-1.00" in caplog.text
+    assert "outside joined-later's range 2.50-50.00" in caplog.text
+
+    # Skipped, not used up: the player gets the spins on a game of the vendor the stake fits.
+    casino.open_session(player=player, game=fits)
+    grant = FreeSpinGrant.objects.get(player=player)
+    assert (grant.game_id, grant.stake, grant.remaining) == (fits.pk, Decimal("2.00"), 3)
+    assert_reconciles()

@@ -4,14 +4,18 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from casino.models import Vendor
+from accounts.models import User
+from casino.models import Game, Vendor
 from core.models import AuditLog
 from promotions import services
 from promotions.forms.vendors import VendorPromotionFormSet
 from promotions.models import PromotionHistory, VendorPromotion
+from tests.factories import PASSWORD
 
 DAY = timedelta(days=1)
 
@@ -252,3 +256,89 @@ def test_players_cannot_reach_the_vendor_admin(client, player, vendor):
     client.force_login(player)
     response = client.get(reverse("admin:casino_vendor_timeline", args=[vendor.pk]))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+# --- issue 13: a promotion made in code, edited by marketing ---------------------------
+@pytest.fixture
+def marketing_client(client, db):
+    call_command("setup_groups", verbosity=0)
+    user = User.objects.create_user(username="mia", password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name="marketing"))
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+def running_in_code(vendor):
+    """A win boost started three minutes ago at an instant with seconds and microseconds."""
+    now = timezone.now()
+    start = (now - timedelta(minutes=3)).replace(second=17, microsecond=654321)
+    return services.add_vendor_promotion(vendor=vendor, kind="win_boost", starts_at=start, ends_at=now + DAY, percent=5)
+
+
+# The admin's date and time boxes post seconds; a datetime-local input only minutes.
+AS_POSTED = {
+    "seconds": lambda at: at.replace(microsecond=0),
+    "minutes": lambda at: at.replace(second=0, microsecond=0),
+}
+
+
+@pytest.mark.parametrize("precision", AS_POSTED)
+def test_marketing_moves_the_end_of_a_running_promotion_made_in_code(marketing_client, vendor, precision):
+    promo = running_in_code(vendor)
+    start = promo.starts_at
+    new_end = AS_POSTED["seconds"](timezone.now() + 2 * DAY)
+    rows = [{**existing(promo), "starts_at": AS_POSTED[precision](start), "ends_at": new_end}]
+    response = marketing_client.post(change_url(vendor), vendor_post(vendor, rows, initial=1))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    promo.refresh_from_db()
+    assert (promo.starts_at, promo.ends_at) == (start, new_end), "the stored start is kept to the microsecond"
+    assert AuditLog.objects.filter(actor=marketing_client.user, action="vendor_promotion.update").count() == 1
+
+
+@pytest.mark.parametrize("moved", [timedelta(minutes=-1), timedelta(minutes=1), timedelta(hours=1)])
+def test_marketing_still_cannot_move_the_start_of_a_running_promotion(marketing_client, vendor, moved):
+    promo = running_in_code(vendor)
+    start, end = promo.starts_at, promo.ends_at
+    rows = [{**existing(promo), "starts_at": AS_POSTED["minutes"](start + moved), "ends_at": end + DAY}]
+    response = marketing_client.post(change_url(vendor), vendor_post(vendor, rows, initial=1))
+    assert response.status_code == 200
+    assert "This promotion has started: only its end can change." in response.content.decode()
+    promo.refresh_from_db()
+    assert (promo.starts_at, promo.ends_at) == (start, end)
+
+
+def test_saving_the_vendor_leaves_an_untouched_promotion_made_in_code_alone(marketing_client, vendor):
+    """A start and end posted back as shown are no change: no service call, no version bump, no audit row."""
+    promo = running_in_code(vendor)
+    rows = [{**existing(promo), "starts_at": AS_POSTED["minutes"](promo.starts_at)}]
+    response = marketing_client.post(change_url(vendor), vendor_post(vendor, rows, initial=1, name="Acme Renamed"))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    vendor.refresh_from_db()
+    assert (vendor.name, vendor.version) == ("Acme Renamed", 1)
+    assert not AuditLog.objects.filter(action="vendor_promotion.update").exists()
+
+
+def test_a_free_spin_stake_above_a_vendor_game_max_is_a_field_error(marketing_client, vendor, t0):
+    Game.objects.create(
+        slug="small-fry",
+        name="Small Fry",
+        vendor=vendor,
+        min_stake=Decimal("0.10"),
+        max_stake=Decimal("5.00"),
+        reels=[["cherry"] * 2] * 3,
+        paytable=[{"line": ["cherry"] * 3, "pays": 2}],
+    )
+    row = {"kind": "free_spins", "starts_at": t0, "ends_at": t0 + DAY, "free_spins_count": "10"}
+    response = marketing_client.post(change_url(vendor), vendor_post(vendor, [{**row, "free_spin_stake": "100.00"}]))
+    assert response.status_code == 200
+    form = response.context["inline_admin_formsets"][0].formset.forms[0]
+    assert form.errors["free_spin_stake"] == [
+        "Free spin stake 100.00 is outside the stake range of Small Fry (0.10–5.00): "
+        "a stake from 0.10 to 5.00 fits all its games."
+    ]
+    assert not VendorPromotion.objects.exists()
+
+    response = marketing_client.post(change_url(vendor), vendor_post(vendor, [{**row, "free_spin_stake": "5.00"}]))
+    assert response.status_code == 302
+    assert VendorPromotion.objects.get().free_spin_stake == Decimal("5.00")

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from casino.demo import ensure_demo_vendor
-from casino.models import Vendor
+from casino.models import Game, Vendor
 from core.models import AuditLog
 from promotions import services
 from promotions.demo import ensure_demo_vendor_promotions
@@ -263,3 +263,72 @@ def test_demo_vendor_is_idempotent_with_an_active_promotion(db):
     now = timezone.now()
     assert VendorPromotion.objects.filter(vendor=vendor, starts_at__lte=now, ends_at__gt=now).count() == 1
     assert VendorPromotion.objects.filter(vendor=vendor).count() == 2
+
+
+# --- free-spin stake against the vendor's games (issue 13, defect 9a) -----------------
+def slot(vendor, slug, low, high, *, active=True):
+    return Game.objects.create(
+        slug=slug,
+        name=slug.title(),
+        vendor=vendor,
+        min_stake=Decimal(low),
+        max_stake=Decimal(high),
+        reels=[["cherry"] * 2] * 3,
+        paytable=[{"line": ["cherry"] * 3, "pays": 2}],
+        is_active=active,
+    )
+
+
+def test_a_free_spin_stake_must_fit_every_active_game_of_the_vendor(vendor, t0):
+    slot(vendor, "small-fry", "0.10", "5.00")
+    slot(vendor, "high-roller", "1.00", "50.00")
+    slot(vendor, "retired", "0.01", "0.02", active=False)  # not played: not checked
+    slot(Vendor.objects.create(slug="other", name="Other"), "elsewhere", "0.01", "0.01")  # another vendor's
+    with pytest.raises(InvalidPromotion) as refused:
+        add(vendor, "free_spins", t0, t0 + DAY, free_spins_count=5, free_spin_stake="100.00")
+    assert refused.value.message == (
+        "Free spin stake 100.00 is outside the stake range of High-Roller (1.00–50.00), "
+        "Small-Fry (0.10–5.00): a stake from 1.00 to 5.00 fits all its games."
+    )
+    assert refused.value.field == "free_spin_stake"
+    with pytest.raises(InvalidPromotion, match=r"of Small-Fry \(0.10–5.00\): a stake from"):
+        add(vendor, "free_spins", t0, t0 + DAY, free_spins_count=5, free_spin_stake="20.00")
+    with pytest.raises(InvalidPromotion, match=r"of High-Roller \(1.00–50.00\): a stake from"):
+        add(vendor, "free_spins", t0, t0 + DAY, free_spins_count=5, free_spin_stake="0.50")
+    assert not VendorPromotion.objects.exists()
+    assert Vendor.objects.get(pk=vendor.pk).version == 0
+
+    promo = add(vendor, "free_spins", t0, t0 + DAY, free_spins_count=5, free_spin_stake="5.00")
+    assert promo.free_spin_stake == Decimal("5.00")
+
+
+def test_games_with_no_common_stake_refuse_every_free_spin_stake(vendor, t0):
+    slot(vendor, "penny", "0.01", "0.50")
+    slot(vendor, "whale", "10.00", "100.00")
+    with pytest.raises(InvalidPromotion, match="Penny .*: no single stake fits all its games"):
+        add(vendor, "free_spins", t0, t0 + DAY, free_spins_count=5, free_spin_stake="20.00")
+
+
+def test_a_new_stake_is_checked_but_a_window_edit_is_not_blocked_by_a_later_range(vendor, t0):
+    game = slot(vendor, "small-fry", "0.10", "5.00")
+    promo = add(vendor, "free_spins", t0, t0 + DAY, free_spins_count=5, free_spin_stake="2.00")
+    with pytest.raises(InvalidPromotion, match=r"Free spin stake 7.50 is outside .*Small-Fry \(0.10–5.00\)"):
+        services.update_vendor_promotion_window(promotion=promo, starts_at=t0, ends_at=t0 + DAY, free_spin_stake="7.50")
+    # The game's range changes afterwards (the casino's game admin knows no promotions):
+    # moving the window stays possible; the grant skips that game (test_effects_vendors).
+    Game.objects.filter(pk=game.pk).update(min_stake=Decimal("3.00"))
+    services.update_vendor_promotion_window(promotion=promo, starts_at=t0, ends_at=t0 + 2 * DAY)
+    promo.refresh_from_db()
+    assert (promo.ends_at, promo.free_spin_stake) == (t0 + 2 * DAY, Decimal("2.00"))
+
+
+# --- a started promotion keeps its start (issue 13, defect 7) --------------------------
+def test_a_started_promotion_refuses_even_a_sub_second_change_of_start(vendor):
+    """The service compares exactly: tolerating an input's precision is the form's job."""
+    start = timezone.now().replace(microsecond=654321) - timedelta(minutes=3)
+    promo = add(vendor, "win_boost", start, start + DAY)
+    with pytest.raises(InvalidPromotion, match="only its end can change"):
+        services.update_vendor_promotion_window(
+            promotion=promo, starts_at=start.replace(microsecond=0), ends_at=start + 2 * DAY
+        )
+    services.update_vendor_promotion_window(promotion=promo, starts_at=start, ends_at=start + 2 * DAY)
