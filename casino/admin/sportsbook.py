@@ -144,7 +144,7 @@ class MarketAdmin(LockedFieldsAdminMixin, SettledReadOnly, admin.ModelAdmin):
     list_display = ("name", "event", "max_stake")
     search_fields = ("name", "event__name")
     list_select_related = ("event",)
-    autocomplete_fields = ("event",)
+    raw_id_fields = ("event",)  # an autocomplete widget re-renders a malformed id with a query (a 500)
     inlines = [SettledSelectionInline]
 
     def locked_fields(self, request, obj):
