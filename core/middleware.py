@@ -12,13 +12,17 @@ _DATE_LIMITS = {"year": (1, 9998), "month": (1, 12), "day": (1, 31)}
 
 
 def hostile_input(request) -> str | None:
-    """Why this request cannot be served (a 400), or None. Checked before any view."""
+    """Why this admin request cannot be served (a 400), or None. Checked before any view.
+
+    Only the admin: the players' pages validate every input through their own forms
+    (a NUL byte there is a form error), but Django's admin hands query parameters to
+    PostgreSQL text comparisons (search, filters, autocomplete) as they come."""
+    if not request.path.startswith("/admin/"):
+        return None
     for query in (request.GET, request.POST):
         for key, values in query.lists():
             if "\x00" in key or any("\x00" in value for value in values):
                 return "A request may not contain NUL characters."
-    if not request.path.startswith("/admin/"):
-        return None
     for key, value in request.GET.items():
         if match := _DATE_DRILLDOWN.search(key):
             low, high = _DATE_LIMITS[match.group(1)]
@@ -31,8 +35,8 @@ def hostile_input(request) -> str | None:
 
 
 class HostileInputMiddleware:
-    """Answer 400 to input no page can use (NUL bytes; malformed admin drill-downs and
-    action selections), before a view hands it to code that would fail on it with a 500."""
+    """Answer 400 to admin input no page can use (NUL bytes, malformed date drill-downs
+    and action selections), before Django's admin hands it to code that fails with a 500."""
 
     def __init__(self, get_response):
         self.get_response = get_response
