@@ -3,11 +3,14 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.db import close_old_connections, connection
 
+from accounts.models import User
 from accounts.reconcile import reconcile
 from casino.celery import app as celery_app
-from tests.factories import PlayerFactory, StaffFactory
+from tests.factories import PASSWORD, PlayerFactory, StaffFactory
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the
 # browser tests make between page actions are still plain synchronous code.
@@ -49,6 +52,34 @@ def other_player(db):
 @pytest.fixture
 def staff(db):
     return StaffFactory()
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    """A client logged in as a superuser staff member."""
+    client.force_login(staff)
+    return client
+
+
+def _group_client(client, group: str, username: str):
+    """A client logged in as a staff member of one of the groups ``setup_groups`` makes;
+    ``client.user`` is that member."""
+    call_command("setup_groups", verbosity=0)
+    user = User.objects.create_user(username=username, password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def trader_client(client, db):
+    return _group_client(client, "trader", "tina")
+
+
+@pytest.fixture
+def marketing_client(client, db):
+    return _group_client(client, "marketing", "mia")
 
 
 @pytest.fixture

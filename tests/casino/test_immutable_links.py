@@ -12,19 +12,15 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
-from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
-from accounts.models import User
 from casino import services
 from casino.admin.games import GameAdmin
 from casino.admin.sportsbook import MarketAdmin
 from casino.demo import load_demo_games
 from casino.models import Game, GameSession, Market, Payout, Selection, SportEvent, Sportsbet
 from core.db import LOCKED_LINK_SQLSTATE, LinkLocked, locked_link_error, translate_locked_links
-from tests.factories import PASSWORD
 from tests.helpers.sportsbook import bet, make_event, result_for, selections
 
 D = Decimal
@@ -32,21 +28,6 @@ pytestmark = pytest.mark.django_db
 
 
 # --- fixtures and helpers ---------------------------------------------------------------------
-@pytest.fixture
-def trader_client(client, db):
-    call_command("setup_groups", verbosity=0)
-    trader = User.objects.create_user(username="tina", password=PASSWORD, is_staff=True)
-    trader.groups.add(Group.objects.get(name="trader"))
-    client.force_login(trader)
-    return client
-
-
-@pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
-
-
 @pytest.fixture
 def event(db):
     return make_event()

@@ -17,12 +17,6 @@ from core.models import AuditLog
 D = Decimal
 
 
-@pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
-
-
 def game_form(**overrides):
     data = dict(DEMO_GAMES[0], slug="new-game", name="New game", vendor="", is_active="on")
     data.update(overrides)

@@ -16,12 +16,6 @@ from tests.helpers.codes import make_code
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
-
-
 def add_form(**overrides):
     data = {
         "code": " autumn 5 ",

@@ -10,31 +10,19 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
-from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
 from casino.models import Game
 from core.db import LOCKED_LINK_SQLSTATE, LinkLocked, locked_link_error, translate_locked_links
 from promotions import services
 from promotions.models import PromotionCode, Redemption
-from tests.factories import PASSWORD, PlayerFactory
+from tests.factories import PlayerFactory
 from tests.helpers.codes import make_code
 
 D = Decimal
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def marketing_client(client, db):
-    call_command("setup_groups", verbosity=0)
-    user = User.objects.create_user(username="mia", password=PASSWORD, is_staff=True)
-    user.groups.add(Group.objects.get(name="marketing"))
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -4,18 +4,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
-from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
 from casino.models import Game, Vendor
 from core.models import AuditLog
 from promotions import services
 from promotions.forms.vendors import VendorPromotionFormSet
 from promotions.models import PromotionHistory, VendorPromotion
-from tests.factories import PASSWORD
 
 DAY = timedelta(days=1)
 
@@ -259,16 +255,6 @@ def test_players_cannot_reach_the_vendor_admin(client, player, vendor):
 
 
 # --- issue 13: a promotion made in code, edited by marketing ---------------------------
-@pytest.fixture
-def marketing_client(client, db):
-    call_command("setup_groups", verbosity=0)
-    user = User.objects.create_user(username="mia", password=PASSWORD, is_staff=True)
-    user.groups.add(Group.objects.get(name="marketing"))
-    client.force_login(user)
-    client.user = user
-    return client
-
-
 def running_in_code(vendor):
     """A win boost started three minutes ago at an instant with seconds and microseconds."""
     now = timezone.now()
