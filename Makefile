@@ -4,7 +4,8 @@ PY := $(VENV)/bin/python
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/casino
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test install services db lint bench clean
+.PHONY: run test install services db lint bench clean address
+
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -25,10 +26,16 @@ run: db
 	$(PY) manage.py seed_demo
 	$(PY) manage.py collectstatic --noinput -v 0
 	@echo ""
-	@echo "  Royal Django Casino: http://127.0.0.1:$${PORT:-8000}/   (admin: /admin/)"
+	@echo "  Royal Django Casino: $$($(MAKE) -s address)   (admin: /admin/)"
 	@echo "  Demo logins: staff / staff-demo-pass   alice, bob, carol / player-demo-pass"
 	@echo ""
-	$(VENV)/bin/honcho start -f Procfile
+	$(VENV)/bin/honcho start -f Procfile -p $${PORT:-8000}
+
+# The address `make run` serves and prints. honcho gives each Procfile process its own
+# PORT counting up from a base (5000 by default), so `run` hands it this port as the base:
+# the web process, first in the Procfile, listens on exactly the printed address.
+address:
+	@echo "http://127.0.0.1:$${PORT:-8000}/"
 
 lint: install
 	$(VENV)/bin/ruff check .
