@@ -95,6 +95,19 @@ class LockedFieldsAdminMixin:
             return HttpResponseRedirect(request.get_full_path())
 
 
+class BoundedInlineMixin:
+    """An inline whose formset never builds more than ``ABSOLUTE_MAX`` forms, whatever a
+    POST claims in ``TOTAL_FORMS`` (Django's default bound is 1,000 more than ``max_num``:
+    one hostile request would build and render thousands of forms)."""
+
+    ABSOLUTE_MAX = 100
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs.setdefault("absolute_max", self.ABSOLUTE_MAX)
+        kwargs.setdefault("max_num", self.ABSOLUTE_MAX)
+        return super().get_formset(request, obj, **kwargs)
+
+
 class ReadOnlyAdminMixin:
     """The ledger and money fields are append-only: viewable, never edited in the admin."""
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 
 from core.models import TimeStamped, Versioned
@@ -17,6 +18,11 @@ class User(AbstractUser):
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
+        constraints = [
+            # The sign-up form refuses "Alice" when "alice" exists; this makes two racing
+            # sign-ups unable to get past it either (the form's check is only a fast path).
+            models.UniqueConstraint(Lower("username"), name="user_username_unique_ci"),
+        ]
 
     def __str__(self) -> str:
         return self.username

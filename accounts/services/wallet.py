@@ -32,7 +32,7 @@ def create_player(*, username: str, password: str, email: str = "") -> User:
             user = User.objects.create_user(username=username, email=email, password=password)
             Account.objects.create(user=user)
     except IntegrityError as exc:
-        if User.objects.filter(username=username).exists():
+        if User.objects.filter(username__iexact=username).exists():  # the same name, in any case
             raise UsernameTaken() from exc
         raise
     return user

@@ -21,18 +21,18 @@ from accounts.models import User
 from casino import selectors, services
 from casino.forms.sportsbook import SettleEventForm
 from casino.models import Market, Payout, Selection, SportEvent, Sportsbet
-from core.admin import LockedFieldsAdminMixin
+from core.admin import BoundedInlineMixin, LockedFieldsAdminMixin
 from core.exceptions import DomainError
 
 
-class MarketInline(admin.TabularInline):
+class MarketInline(BoundedInlineMixin, admin.TabularInline):
     model = Market
     extra = 1
     fields = ("name", "max_stake")
     show_change_link = True
 
 
-class SelectionInline(admin.TabularInline):
+class SelectionInline(BoundedInlineMixin, admin.TabularInline):
     model = Selection
     extra = 3
     fields = ("name", "odds", "result")

@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from casino.models import Vendor
-from core.admin import ReadOnlyAdminMixin
+from core.admin import BoundedInlineMixin, ReadOnlyAdminMixin
 from core.exceptions import DomainError
 from promotions import selectors, services
 from promotions.forms.vendors import VendorPromotionForm, VendorPromotionFormSet
@@ -33,7 +33,7 @@ class _NotSaved(DomainError):
     """Raised out of the admin's transaction so it rolls back."""
 
 
-class VendorPromotionInline(admin.TabularInline):
+class VendorPromotionInline(BoundedInlineMixin, admin.TabularInline):
     model = VendorPromotion
     form = VendorPromotionForm
     formset = VendorPromotionFormSet

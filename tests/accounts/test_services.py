@@ -151,3 +151,18 @@ def test_unusable_idempotency_keys_are_a_typed_error_everywhere(player, key):
     with pytest.raises(InvalidIdempotencyKey):
         client_key(key)
     assert selectors.balance_of(player=player) == Decimal("100.00")
+
+
+def test_usernames_are_unique_whatever_their_case(db):
+    """Two sign-ups as "Alice" and "alice" racing past the form's check: the database decides."""
+    from django.db import IntegrityError, transaction
+
+    from accounts.exceptions import UsernameTaken
+    from accounts.models import User
+
+    services.create_player(username="Alice", password="a-long-enough-passphrase")
+    with pytest.raises(UsernameTaken):
+        services.create_player(username="alice", password="a-long-enough-passphrase")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create_user(username="ALICE", password="x")
+    assert User.objects.filter(username__iexact="alice").count() == 1
