@@ -55,6 +55,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "casino.urls"
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"  # the site's own page (templates/403_csrf.html), not Django's
 WSGI_APPLICATION = "casino.wsgi.application"
 
 TEMPLATES = [

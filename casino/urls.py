@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from casino.views import games, sportsbook
+from core.views import favicon
 
 casino_patterns = [
     path("", games.lobby, name="lobby"),
@@ -27,6 +28,8 @@ casino_patterns = [
 ]
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico whatever the page says: send them to the real one.
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("", include(casino_patterns)),

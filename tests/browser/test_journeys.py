@@ -81,7 +81,7 @@ def test_journey_sign_up_to_payout_paid(page, chromium, live_server):
     shoot(page, "a2_deposit")
 
     # Set a deposit limit: a lower limit applies at once.
-    page.get_by_role("link", name="Responsible gaming").click()
+    page.get_by_role("link", name="Responsible gaming", exact=True).click()
     page.get_by_label("24-hour limit").fill("250")
     page.get_by_role("button", name="Save limits").click()
     expect(page.get_by_test_id("limit-daily")).to_contain_text("250.00")

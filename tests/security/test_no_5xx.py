@@ -352,6 +352,7 @@ PLAYER: dict[str, Case] = {
         anonymous=True, query=("next",), post=lambda fx: {"username": fx.other.username, "password": "wrong-password"}
     ),
     "logout": Case(get=False, own_client=True, post=lambda fx: {"next": "/"}),
+    "favicon": Case(anonymous=True),
     "wallet": Case(query=PAGE),
     "deposit": Case(get=False, post=lambda fx: {"deposit-amount": "1.00", "deposit-idempotency_key": _key}),
     "withdraw": Case(get=False, post=lambda fx: {"withdraw-amount": "1.00", "withdraw-idempotency_key": _key}),

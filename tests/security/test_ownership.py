@@ -83,7 +83,7 @@ PER_PLAYER_PAGES: dict[str, tuple[str, ...]] = {
     "responsible": (),
     "reality_check": (),
 }
-ANONYMOUS_OK = {"login", "signup", "logout"}
+ANONYMOUS_OK = {"login", "signup", "logout", "favicon"}
 # Posts without an id: they act on the requesting player's own account only.
 OWN_ACCOUNT_ACTIONS = {
     "place_bet",
