@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models.functions import Upper
 
 from accounts.models import User
 from core.versioning import retry_on_conflict
-from promotions.exceptions import LimitReached
+from promotions.exceptions import LimitReached, UnknownCode
 from promotions.models import PromotionCode, Redemption
-from promotions.services.codes import _find_code, _grant_reward, _insert_redemption, check_redeemable, normalize_code
+from promotions.services.codes import _grant_reward, _insert_redemption, check_redeemable, normalize_code
+
+
+def _find_code(normalized: str) -> PromotionCode:
+    promo = (
+        PromotionCode.objects.alias(code_upper=Upper("code"))
+        .filter(code_upper=normalized)
+        .select_related("free_spins_game")
+        .first()
+    )
+    if promo is None:
+        raise UnknownCode(f"The code {normalized} does not exist. Check the spelling.")
+    return promo
 
 
 def redeem_with_code_lock(*, player: User, code: str) -> Redemption:

@@ -21,7 +21,7 @@ from accounts.models import User
 from casino import selectors, services
 from casino.forms.sportsbook import SettleEventForm
 from casino.models import Market, Payout, Selection, SportEvent, Sportsbet
-from core.admin import BoundedInlineMixin, LockedFieldsAdminMixin
+from core.admin import BoundedInlineMixin, LockedFieldsAdminMixin, ReadOnlyAdminMixin
 from core.exceptions import DomainError
 
 
@@ -154,19 +154,8 @@ class MarketAdmin(LockedFieldsAdminMixin, SettledReadOnly, admin.ModelAdmin):
         return (), ""
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Sportsbet)
-class SportsbetAdmin(ReadOnlyAdmin):
+class SportsbetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "player", "selection", "odds", "stake", "status", "created_at", "settled_at")
     list_filter = ("status",)
     search_fields = ("player__username", "selection__market__event__name")
@@ -195,7 +184,7 @@ class QueuedPlayerFilter(admin.SimpleListFilter):
 
 
 @admin.register(Payout)
-class PayoutAdmin(ReadOnlyAdmin):
+class PayoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The payout queue: what the book owes, to whom, and what was paid."""
 
     list_display = ("id", "player", "bet_link", "kind", "amount", "state", "created_at", "paid_at")

@@ -18,7 +18,6 @@ __all__ = [
     "free_spins_by_game",
     "free_spins_for",
     "open_session_for",
-    "player_is_playing",
     "recent_spins",
     "session_of",
     "sessions_of",
@@ -31,10 +30,6 @@ SPIN_HISTORY_LIMIT = 50
 
 def open_session_for(*, player) -> GameSession | None:
     return GameSession.objects.select_related("game").filter(player=player, status=GameSession.Status.OPEN).first()
-
-
-def player_is_playing(*, player_id: int) -> bool:
-    return GameSession.objects.filter(player_id=player_id, status=GameSession.Status.OPEN).exists()
 
 
 def active_games() -> QuerySet[Game]:

@@ -133,16 +133,14 @@ def spin(*, session: GameSession, stake=None, idempotency_key: str, free_spin: b
         win = outcome.win_for(played)
         boost = _boost(game=current.game, win=win, at=now)
         balance = current.balance - paid + win + boost
-        versioned_update(
-            GameSession,
-            pk=current.pk,
-            version=current.version,
-            balance=balance,
-            total_staked=current.total_staked + paid,
-            total_won=current.total_won + win + boost,
-            spin_count=current.spin_count + 1,
-            last_activity_at=now,
-        )
+        after = {
+            "balance": balance,
+            "total_staked": current.total_staked + paid,
+            "total_won": current.total_won + win + boost,
+            "spin_count": current.spin_count + 1,
+            "last_activity_at": now,
+        }
+        new_version = versioned_update(GameSession, pk=current.pk, version=current.version, **after)
         try:
             with transaction.atomic(savepoint=False):  # a duplicate aborts the whole attempt
                 result = Spin.objects.create(
@@ -159,10 +157,9 @@ def spin(*, session: GameSession, stake=None, idempotency_key: str, free_spin: b
         except IntegrityError as exc:  # the same key committed by a concurrent click: retry finds it
             raise DuplicateTransaction(label="casino.spin", pk=raw_key) from exc
         _post_spin(session=current, spin=result, paid=paid)
+        for name, value in {**after, "version": new_version}.items():
+            setattr(current, name, value)
         result.session = current  # as it is after the spin, with its game: the page needs no re-read
-        current.balance, current.spin_count, current.version = balance, current.spin_count + 1, current.version + 1
-        current.total_staked, current.total_won = current.total_staked + paid, current.total_won + win + boost
-        current.last_activity_at = now
         return result
 
     return idempotent(

@@ -321,18 +321,6 @@ def deactivate_code(*, code: PromotionCode, actor: User | None) -> PromotionCode
 
 
 # --- redeeming ----------------------------------------------------------------------------------
-def _find_code(normalized: str) -> PromotionCode:
-    promo = (
-        PromotionCode.objects.alias(code_upper=Upper("code"))
-        .filter(code_upper=normalized)
-        .select_related("free_spins_game")
-        .first()
-    )
-    if promo is None:
-        raise UnknownCode(f"The code {normalized} does not exist. Check the spelling.")
-    return promo
-
-
 def check_redeemable(promo: PromotionCode, *, at: datetime | None = None) -> None:
     """Raise ``CodeNotActive`` saying why, unless ``at`` is inside [starts_at, ends_at) and the code is active."""
     at = at or timezone.now()
