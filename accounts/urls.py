@@ -16,6 +16,7 @@ urlpatterns = [
     path("wallet/deposit/", wallet.deposit, name="deposit"),
     path("wallet/withdraw/", wallet.withdraw, name="withdraw"),
     path("wallet/statement/", wallet.statement, name="statement"),
+    path("wallet/balance/", wallet.header_balance, name="header_balance"),
     path("responsible/", responsible.responsible_page, name="responsible"),
     path("responsible/limits/", responsible.set_limits, name="responsible_limits"),
     path("responsible/break/", responsible.take_break, name="responsible_break"),

@@ -69,6 +69,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "accounts.context_processors.header",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },
@@ -195,6 +196,10 @@ CELERY_BEAT_SCHEDULE = {
 MAX_TRANSACTION_AMOUNT = env_decimal("MAX_TRANSACTION_AMOUNT", "100000.00")
 CONFLICT_RETRY_ATTEMPTS = env_int("CONFLICT_RETRY_ATTEMPTS", 10)
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 15)
+# The one currency every amount is in, shown with Babel in the players' locale
+# (core.money.format_money, the |money template filter): an ISO 4217 code and a CLDR locale.
+CURRENCY = os.environ.get("CURRENCY", "EUR")
+MONEY_LOCALE = os.environ.get("MONEY_LOCALE", "en_IE")
 
 LOGGING = {
     "version": 1,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from babel.numbers import format_currency
 from django.conf import settings
 
 from core.exceptions import InvalidAmount
@@ -46,3 +47,16 @@ def parse_amount(value, *, field: str = "Amount", allow_zero: bool = False, maxi
     if value > limit:
         raise InvalidAmount(f"{field} can be at most {limit}.")
     return value + ZERO  # normalises -0.00 to 0.00
+
+
+def format_money(amount, *, currency: str | None = None) -> str:
+    """``amount`` with its currency, as the players' locale writes it ("€1,234.50").
+
+    Babel knows each currency's symbol, placement and separators (CLDR), so no
+    template formats money by hand. ``None`` shows as an empty string.
+    """
+    if amount is None or amount == "":
+        return ""
+    return format_currency(
+        Decimal(amount), currency or settings.CURRENCY, locale=settings.MONEY_LOCALE, currency_digits=True
+    )

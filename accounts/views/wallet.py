@@ -39,8 +39,9 @@ def signup(request):
 
 def _wallet_context(request, *, deposit_form=None, withdraw_form=None):
     page = Paginator(selectors.statement(player=request.user), STATEMENT_PAGE_SIZE).get_page(request.GET.get("page"))
+    request.account_balance = selectors.balance_of(player=request.user)  # the header shows it too
     return {
-        "balance": selectors.balance_of(player=request.user),
+        "balance": request.account_balance,
         "deposit_form": deposit_form or AmountForm(prefix="deposit"),
         "withdraw_form": withdraw_form or AmountForm(prefix="withdraw"),
         "page": page,
@@ -99,3 +100,13 @@ def deposit(request):
 @vary_on_headers("HX-Request")
 def withdraw(request):
     return _money_action(request, prefix="withdraw", service=services.withdraw, verb="Withdrawal")
+
+
+@login_required
+@require_http_methods(["GET"])
+def header_balance(request):
+    """The header's balance, re-read after a money action (htmx ``balance-changed``)."""
+    return render(
+        request, "accounts/partials/_header_balance.html", {"balance": selectors.balance_of(player=request.user)}
+    )
+

@@ -357,6 +357,7 @@ PLAYER: dict[str, Case] = {
     "deposit": Case(get=False, post=lambda fx: {"deposit-amount": "1.00", "deposit-idempotency_key": _key}),
     "withdraw": Case(get=False, post=lambda fx: {"withdraw-amount": "1.00", "withdraw-idempotency_key": _key}),
     "statement": Case(query=PAGE),
+    "header_balance": Case(),
     "responsible": Case(),
     "responsible_limits": Case(get=False, post=lambda fx: {"daily": "5000.00", "weekly": "", "monthly": ""}),
     "responsible_break": Case(get=False, last=True, post=lambda fx: {"days": "1"}),

@@ -82,6 +82,7 @@ PER_PLAYER_PAGES: dict[str, tuple[str, ...]] = {
     "sportsbook": (),
     "responsible": (),
     "reality_check": (),
+    "header_balance": (),  # the requesting player's own balance, a header fragment
 }
 ANONYMOUS_OK = {"login", "signup", "logout", "favicon"}
 # Posts without an id: they act on the requesting player's own account only.

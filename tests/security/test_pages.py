@@ -27,6 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "deposit": {"POST"},
     "withdraw": {"POST"},
     "statement": {"GET"},
+    "header_balance": {"GET"},
     "responsible": {"GET"},
     "responsible_limits": {"POST"},
     "responsible_break": {"POST"},
@@ -51,7 +52,7 @@ ALLOWED: dict[str, set[str]] = {
     "favicon": {"GET", "HEAD"},
 }
 ANONYMOUS = {"signup", "login", "favicon"}
-NOT_PAGES = {"favicon"}  # a redirect to a static file, not a page
+NOT_PAGES = {"favicon", "header_balance"}  # a redirect to a static file; the header's balance fragment
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
