@@ -22,7 +22,9 @@ SESSION_BALANCES = BalanceSource(label="game session", table="casino_gamesession
 def close_sessions_of_excluded_player(player: User, exclusion: SelfExclusion) -> int:
     """Close and cash out the player's open game sessions, inside the exclusion's
     transaction. Returns how many were closed."""
-    reason = GameSession.CloseReason.EXCLUSION
+    # A break closes the session "for a break", not "self-exclusion": the player chose a pause.
+    is_break = exclusion.kind == SelfExclusion.Kind.BREAK
+    reason = GameSession.CloseReason.BREAK if is_break else GameSession.CloseReason.EXCLUSION
     closed = 0
     for session in GameSession.objects.filter(player=player, status=GameSession.Status.OPEN):
         try:

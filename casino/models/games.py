@@ -73,6 +73,7 @@ class GameSession(Versioned, TimeStamped):
         IDLE = "idle", "Idle timeout"
         STAFF = "staff", "Closed by staff"
         EXCLUSION = "exclusion", "Self-exclusion"
+        BREAK = "break", "Player's break"
 
     player = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="game_sessions")
     game = models.ForeignKey(Game, on_delete=models.PROTECT, related_name="sessions")

@@ -53,6 +53,17 @@ def test_self_exclusion_closes_and_cashes_out_the_open_session_then_blocks_play(
     assert_reconciles()
 
 
+def test_a_break_closes_the_open_session_as_a_break_not_as_self_exclusion(player, game, assert_reconciles):
+    session = casino.open_session(player=player, game=game)
+    casino.feed(session=session, amount=D("10.00"), idempotency_key="feed-1")
+    responsible.self_exclude(player=player, days=1, kind="break")
+    session.refresh_from_db()
+    assert session.status == GameSession.Status.CLOSED
+    assert session.close_reason == GameSession.CloseReason.BREAK
+    assert session.get_close_reason_display() == "Player's break"
+    assert session.cashed_out == D("10.00")
+
+
 def test_queued_payouts_still_pay_out_during_an_exclusion(
     player, assert_reconciles, django_capture_on_commit_callbacks
 ):
