@@ -14,6 +14,9 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
+# PostgreSQL and Redis where DATABASE_URL and REDIS_URL point: installed from apt when missing,
+# started when stopped, given the role and database the app needs; silent when all is up, one
+# line saying what to do otherwise (scripts/ensure_services.py).
 services:
 	@bash scripts/ensure_services.sh
 
