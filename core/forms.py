@@ -13,12 +13,17 @@ from core.money import parse_amount
 
 class MoneyField(forms.CharField):
     """A money input validated by the same rules as the services (no floats,
-    no exponents, no unicode digits, at most two decimals)."""
+    no exponents, no unicode digits, at most two decimals).
+
+    No browser ``pattern``: its generic bubble would hide the server's message, which
+    says what to type. Phones get the decimal keypad (``inputmode``). Django renders an
+    invalid field with ``aria-invalid`` and ``aria-describedby`` pointing at its errors.
+    """
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("max_length", 20)
         super().__init__(*args, **kwargs)
-        self.widget.attrs.update({"inputmode": "decimal", "autocomplete": "off", "pattern": r"[0-9]+(\.[0-9]{1,2})?"})
+        self.widget.attrs.update({"inputmode": "decimal", "autocomplete": "off"})
 
     def clean(self, value):
         value = super().clean(value)

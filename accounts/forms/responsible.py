@@ -30,7 +30,24 @@ class DepositLimitsForm(forms.Form):
         return cleaned
 
 
-class BreakForm(forms.Form):
+class _ConfirmedForm(forms.Form):
+    """Asked twice, without JS: the first post (no ``confirmed``) answers with a confirmation
+    step that spells out the consequences; its own form posts the same choice with
+    ``confirmed``, and only that one acts."""
+
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    id_prefix = "id_%s"  # both forms share one page and the field name "days": their ids must differ
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", self.id_prefix)
+        super().__init__(*args, **kwargs)
+
+    def length_label(self) -> str:
+        return _DAYS_LABELS.get(self.cleaned_data.get("days"), "")
+
+
+class BreakForm(_ConfirmedForm):
+    id_prefix = "id_break_%s"
     days = forms.TypedChoiceField(
         label="Break length",
         choices=[(d, _DAYS_LABELS[d]) for d in BREAK_DAYS],
@@ -40,11 +57,8 @@ class BreakForm(forms.Form):
     )
 
 
-class SelfExclusionForm(forms.Form):
+class SelfExclusionForm(_ConfirmedForm):
+    id_prefix = "id_exclusion_%s"
     days = forms.TypedChoiceField(
         label="Exclude me for", choices=[(d, _DAYS_LABELS[d]) for d in EXCLUSION_DAYS], coerce=int
-    )
-    confirm = forms.BooleanField(
-        label="I understand that nobody can lift this before it ends, and that open game sessions are closed now.",
-        required=True,
     )

@@ -9,6 +9,13 @@ class AmountForm(IdempotentForm):
     amount = MoneyField(label="Amount")
 
 
+class WithdrawForm(AmountForm):
+    """A withdrawal is asked twice: the first post shows the amount to confirm, the
+    second (``confirmed``, carried by the confirmation's own form) moves the money."""
+
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
 class SignupForm(UserCreationForm):
     email = forms.EmailField(required=False)
 

@@ -39,8 +39,6 @@ def window_start(period: str, now: datetime) -> datetime:
     return one_month_before(now)
 
 
-
-
 @dataclass(frozen=True)
 class LimitStatus:
     period: str
@@ -109,9 +107,48 @@ def active_exclusion(*, player: User, now: datetime | None = None) -> SelfExclus
     return SelfExclusion.objects.filter(player=player, starts_at__lte=now, ends_at__gt=now).order_by("-ends_at").first()
 
 
+@dataclass(frozen=True)
+class PlayBlock:
+    """A break or self-exclusion in force, as every page's banner and disabled controls show it."""
+
+    kind: str  # "break" or "exclusion"
+    ends_at: datetime
+    message: str  # one sentence for the player
+
+    @property
+    def is_break(self) -> bool:
+        return self.kind == SelfExclusion.Kind.BREAK
+
+    @property
+    def title(self) -> str:
+        return "You are on a break" if self.is_break else "You are self-excluded"
+
+
+def format_moment(moment: datetime) -> str:
+    """A date and time as players read it: "24 Nov 2026, 14:00 UTC" (the site's time zone)."""
+    local = timezone.localtime(moment)
+    return f"{local.day} {local:%b %Y, %H:%M} {local.tzname()}"
+
+
+def exclusion_end(*, days: int, now: datetime | None = None) -> datetime:
+    """When a break or exclusion of ``days`` starting now would end (the confirmation step shows it)."""
+    return (now or timezone.now()) + timedelta(days=days)
+
+
+def play_block(*, player: User, now: datetime | None = None) -> PlayBlock | None:
+    """The break or exclusion in force now (the one that ends last), or None: one query."""
+    exclusion = active_exclusion(player=player, now=now)
+    if exclusion is None:
+        return None
+    what = "on a break" if exclusion.kind == SelfExclusion.Kind.BREAK else "self-excluded"
+    return PlayBlock(
+        kind=str(exclusion.kind),
+        ends_at=exclusion.ends_at,
+        message=f"You are {what} until {format_moment(exclusion.ends_at)}: play, bets and deposits are paused.",
+    )
+
+
 def blocked_message(exclusion: SelfExclusion) -> str:
     until = timezone.localtime(exclusion.ends_at).strftime("%Y-%m-%d %H:%M %Z")
     what = "on a break" if exclusion.kind == SelfExclusion.Kind.BREAK else "self-excluded"
     return f"You are {what} until {until}: deposits, play and bets are paused. Withdrawals still work."
-
-

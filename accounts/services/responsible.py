@@ -42,7 +42,7 @@ from accounts.selectors.responsible import (
     pending_change,
 )
 from core.exceptions import DomainError
-from core.money import parse_amount
+from core.money import format_money, parse_amount
 from core.versioning import retry_on_conflict, versioned_update
 
 logger = logging.getLogger(__name__)
@@ -134,12 +134,12 @@ def check_deposit(*, player: User, amount: Decimal) -> None:
             tightest = status
     if tightest is not None and amount > tightest.remaining:
         if tightest.remaining > 0:
-            hint = f"you can deposit up to {tightest.remaining} now"
+            hint = f"you can deposit up to {format_money(tightest.remaining)} now"
         else:
             hint = "you cannot deposit more until earlier deposits leave the window"
         raise DepositLimitExceeded(
-            f"Deposit refused: your {tightest.label} deposit limit is {tightest.limit} "
-            f"({tightest.used} used), so {hint}.",
+            f"Deposit refused: your {tightest.label} deposit limit is {format_money(tightest.limit)} "
+            f"({format_money(tightest.used)} used), so {hint}.",
             remaining=tightest.remaining,
             period=tightest.period,
         )

@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
@@ -12,15 +11,14 @@ from accounts.selectors import responsible as rg
 from accounts.services import responsible
 from core.exceptions import DomainError
 from core.forms import add_domain_error
+from core.htmx import changes_balance
+from core.money import format_money
 
 PAGE = "accounts/responsible.html"
+_when = rg.format_moment
 
 
-def _when(moment) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def _context(request, *, limits_form=None, break_form=None, exclusion_form=None):
+def _context(request, *, limits_form=None, break_form=None, exclusion_form=None, confirm=None, confirm_days=None):
     statuses = rg.limit_statuses(player=request.user)
     initial = {s.period: (s.pending if s.has_pending else s.limit) for s in statuses}
     return {
@@ -29,6 +27,8 @@ def _context(request, *, limits_form=None, break_form=None, exclusion_form=None)
         "limits_form": limits_form or DepositLimitsForm(initial=initial),
         "break_form": break_form or BreakForm(),
         "exclusion_form": exclusion_form or SelfExclusionForm(),
+        "confirm": confirm,  # "break" or "exclusion": that card shows its confirmation step
+        "confirm_until": rg.format_moment(rg.exclusion_end(days=confirm_days)) if confirm_days else "",
     }
 
 
@@ -60,15 +60,13 @@ def set_limits(request):
     form = DepositLimitsForm(request.POST)
     if form.is_valid():
         try:
-            responsible.set_deposit_limits(
-                player=request.user, **{k: form.cleaned_data[k] for k in rg.PERIODS}
-            )
+            responsible.set_deposit_limits(player=request.user, **{k: form.cleaned_data[k] for k in rg.PERIODS})
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
             for status in rg.limit_statuses(player=request.user):
                 if status.has_pending:
-                    what = f"rises to {status.pending}" if status.pending is not None else "is removed"
+                    what = f"rises to {format_money(status.pending)}" if status.pending is not None else "is removed"
                     messages.info(
                         request,
                         f"Your {status.label} limit {what} on {_when(status.pending_at)}, after a 24-hour cooling-off.",
@@ -77,8 +75,11 @@ def set_limits(request):
     return _done(request, "limits_form", form)
 
 
-def _exclusion_action(request, *, form_class, form_name: str, exclude, done: str):
+def _exclusion_action(request, *, form_class, form_name: str, confirm: str, exclude, done: str):
     form = form_class(request.POST)
+    if form.is_valid() and not form.cleaned_data["confirmed"]:
+        # The first post only asks: "Start a 7-day break? Until ..., what stops, what still works."
+        return _respond(request, confirm=confirm, confirm_days=form.cleaned_data["days"], **{form_name: form})
     if form.is_valid():
         try:
             exclusion = exclude(player=request.user, days=form.cleaned_data["days"])
@@ -92,11 +93,13 @@ def _exclusion_action(request, *, form_class, form_name: str, exclude, done: str
 @login_required
 @require_http_methods(["POST"])
 @vary_on_headers("HX-Request")
+@changes_balance  # open game sessions are cashed out into the account
 def take_break(request):
     return _exclusion_action(
         request,
         form_class=BreakForm,
         form_name="break_form",
+        confirm="break",
         exclude=responsible.take_a_break,
         done="Your break has started. It ends",
     )
@@ -105,11 +108,13 @@ def take_break(request):
 @login_required
 @require_http_methods(["POST"])
 @vary_on_headers("HX-Request")
+@changes_balance  # open game sessions are cashed out into the account
 def self_exclude(request):
     return _exclusion_action(
         request,
         form_class=SelfExclusionForm,
         form_name="exclusion_form",
+        confirm="exclusion",
         exclude=responsible.self_exclude,
         done="You are self-excluded until",
     )

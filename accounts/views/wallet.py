@@ -8,10 +8,12 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from accounts import hooks, ledger, selectors, services
-from accounts.forms import AmountForm, SignupForm
+from accounts.forms import AmountForm, SignupForm, WithdrawForm
 from accounts.models import ledger_code_for_player
 from core.exceptions import DomainError
 from core.forms import add_domain_error
+from core.htmx import changes_balance
+from core.money import format_money
 
 STATEMENT_PAGE_SIZE = 20
 
@@ -37,13 +39,14 @@ def signup(request):
     return render(request, "accounts/signup.html", {"form": form})
 
 
-def _wallet_context(request, *, deposit_form=None, withdraw_form=None):
+def _wallet_context(request, *, deposit_form=None, withdraw_form=None, confirm_withdrawal=None):
     page = Paginator(selectors.statement(player=request.user), STATEMENT_PAGE_SIZE).get_page(request.GET.get("page"))
     request.account_balance = selectors.balance_of(player=request.user)  # the header shows it too
     return {
         "balance": request.account_balance,
         "deposit_form": deposit_form or AmountForm(prefix="deposit"),
-        "withdraw_form": withdraw_form or AmountForm(prefix="withdraw"),
+        "withdraw_form": withdraw_form or WithdrawForm(prefix="withdraw"),
+        "confirm_withdrawal": confirm_withdrawal,  # the amount to confirm (the second step), or None
         "page": page,
         "extra_panels": hooks.wallet_panels,  # redemptions, payouts: added by the apps that own them
     }
@@ -65,8 +68,12 @@ def statement(request):
     return render(request, template, ctx)
 
 
-def _money_action(request, *, prefix: str, service, verb: str):
-    form = AmountForm(request.POST, prefix=prefix)
+def _render_money(request, ctx, *, status=200):
+    template = "accounts/wallet.html#money" if request.htmx else "accounts/wallet.html"
+    return render(request, template, ctx, status=status)
+
+
+def _money_action(request, *, form, prefix: str, service, verb: str):
     if form.is_valid():
         try:
             tx = service(
@@ -78,28 +85,35 @@ def _money_action(request, *, prefix: str, service, verb: str):
             add_domain_error(form, exc, default_field="amount")
         else:
             moved = abs(ledger.moved(tx, ledger_code_for_player(request.user.pk)))  # a replay: the first one's own
-            messages.success(request, f"{verb} of {moved} done.")
+            messages.success(request, f"{verb} {format_money(moved)}.")
             if not request.htmx:
                 return redirect("wallet")
             form = None  # a fresh form (and a fresh key) for the next one
     ctx = _wallet_context(request, **{f"{prefix}_form": form})
-    status = 422 if form is not None and form.errors else 200
-    template = "accounts/wallet.html#money" if request.htmx else "accounts/wallet.html"
-    return render(request, template, ctx, status=status)
+    return _render_money(request, ctx, status=422 if form is not None and form.errors else 200)
 
 
 @login_required
 @require_http_methods(["POST"])
 @vary_on_headers("HX-Request")
+@changes_balance
 def deposit(request):
-    return _money_action(request, prefix="deposit", service=services.deposit, verb="Deposit")
+    form = AmountForm(request.POST, prefix="deposit")
+    return _money_action(request, form=form, prefix="deposit", service=services.deposit, verb="Deposited")
 
 
 @login_required
 @require_http_methods(["POST"])
 @vary_on_headers("HX-Request")
+@changes_balance
 def withdraw(request):
-    return _money_action(request, prefix="withdraw", service=services.withdraw, verb="Withdrawal")
+    """Two steps, without JS: a valid amount first answers with "Withdraw €X?" (the same
+    key and amount in the confirmation's own form); only the confirmed post moves money."""
+    form = WithdrawForm(request.POST, prefix="withdraw")
+    if form.is_valid() and not form.cleaned_data["confirmed"]:
+        ctx = _wallet_context(request, withdraw_form=form, confirm_withdrawal=form.cleaned_data["amount"])
+        return _render_money(request, ctx)
+    return _money_action(request, form=form, prefix="withdraw", service=services.withdraw, verb="Withdrew")
 
 
 @login_required
@@ -109,4 +123,3 @@ def header_balance(request):
     return render(
         request, "accounts/partials/_header_balance.html", {"balance": selectors.balance_of(player=request.user)}
     )
-

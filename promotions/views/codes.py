@@ -10,10 +10,19 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.selectors import balance_of
 from core.exceptions import DomainError
 from core.forms import add_domain_error
+from core.htmx import changes_balance
+from core.money import format_money
 from promotions import selectors, services
 from promotions.forms.codes import RedeemForm
 
 REDEMPTIONS_SHOWN = 20
+
+
+def reward_words(code) -> str:
+    """The reward in words, amounts with the currency: "€10.00 bonus", "10 free spins of €0.20 on Fruit Frenzy"."""
+    if code.reward_kind == code.RewardKind.BONUS:
+        return f"{format_money(code.bonus_amount)} bonus"
+    return f"{code.free_spins_count} free spins of {format_money(code.free_spin_stake)} on {code.free_spins_game}"
 
 
 def panel_context(*, player, form=None, result=None, from_wallet=False) -> dict:
@@ -30,6 +39,7 @@ def panel_context(*, player, form=None, result=None, from_wallet=False) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
+@changes_balance  # a bonus reward lands in the account: the header's balance re-reads itself
 def redeem(request):
     from_wallet = request.POST.get("from") == "wallet"
     form = RedeemForm(request.POST if request.method == "POST" else None)  # an empty POST is still a POST
@@ -44,7 +54,9 @@ def redeem(request):
             add_domain_error(form, exc, default_field="code")
     if result is not None:
         balance = balance_of(player=request.user)
-        messages.success(request, f"{result.code.code} redeemed: {result.code.reward_text}. Balance {balance}.")
+        messages.success(
+            request, f"{result.code.code} redeemed: {reward_words(result.code)}. Balance {format_money(balance)}."
+        )
         if not request.htmx:
             return redirect("wallet" if from_wallet else "redeem")
         form = RedeemForm()  # a fresh, empty form for the next code

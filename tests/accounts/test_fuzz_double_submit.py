@@ -45,7 +45,9 @@ def test_double_submitted_withdrawal_moves_money_once(assert_reconciles):
         player = PlayerFactory(balance="100.00")
         key = f"dbl-wd-{round_}"
         results = _post_twice_at_once(
-            player, "/wallet/withdraw/", {"withdraw-amount": "60.00", "withdraw-idempotency_key": key}
+            player,
+            "/wallet/withdraw/",
+            {"withdraw-amount": "60.00", "withdraw-idempotency_key": key, "withdraw-confirmed": "yes"},
         )
         assert [getattr(r, "status_code", r) for r in results] == [302, 302]
         assert selectors.balance_of(player=player) == D("40.00")
@@ -63,7 +65,8 @@ def test_two_different_withdrawals_at_once_never_overdraw(assert_reconciles):
     results = run_in_threads(
         2,
         lambda i: clients[i].post(
-            "/wallet/withdraw/", {"withdraw-amount": "70.00", "withdraw-idempotency_key": f"w-{i}"}
+            "/wallet/withdraw/",
+            {"withdraw-amount": "70.00", "withdraw-idempotency_key": f"w-{i}", "withdraw-confirmed": "yes"},
         ),
     )
     assert sorted(r.status_code for r in results) == [302, 422]

@@ -22,9 +22,9 @@ def test_redeem_a_code_on_the_wallet_then_again(page):
     page.get_by_role("button", name="Redeem").click()
     result = page.get_by_test_id("redeem-result")
     expect(result).to_contain_text("WELCOME10 redeemed")
-    expect(result).to_contain_text("10.00 bonus")
-    expect(page.get_by_test_id("redeem-balance")).to_have_text("110.00")
-    expect(page.get_by_test_id("balance")).to_have_text("110.00")  # the wallet's balance card, swapped out of band
+    expect(result).to_contain_text("€10.00 bonus")
+    expect(page.get_by_test_id("redeem-balance")).to_have_text("€110.00")
+    expect(page.get_by_test_id("balance")).to_have_text("€110.00")  # the wallet's balance card, swapped out of band
     expect(page.get_by_test_id("redemptions")).to_contain_text("WELCOME10")
     expect(page.locator("#statement")).to_contain_text("Promotion code reward")  # the statement reloads too
     expect(page.get_by_label("Promotion code")).to_have_value("")
@@ -33,7 +33,7 @@ def test_redeem_a_code_on_the_wallet_then_again(page):
     page.get_by_label("Promotion code").fill("WELCOME10")
     page.get_by_role("button", name="Redeem").click()
     expect(page.get_by_test_id("redeem-error")).to_contain_text("already redeemed")
-    expect(page.get_by_test_id("balance")).to_have_text("110.00")
+    expect(page.get_by_test_id("balance")).to_have_text("€110.00")
     screenshot(page, "codes_already_redeemed")
 
     page.get_by_label("Promotion code").fill("NOSUCHCODE")
@@ -51,7 +51,7 @@ def test_redeem_page_at_phone_width(phone_page):
     phone_page.goto("/redeem/")
     phone_page.get_by_label("Promotion code").fill("welcome10")
     phone_page.get_by_role("button", name="Redeem").click()
-    expect(phone_page.get_by_test_id("redeem-result")).to_contain_text("10.00 bonus")
+    expect(phone_page.get_by_test_id("redeem-result")).to_contain_text("€10.00 bonus")
     width = phone_page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"page scrolls sideways at phone width ({width}px)"
     screenshot(phone_page, "codes_phone")

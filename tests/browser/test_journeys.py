@@ -4,7 +4,8 @@
     settles in the admin -> leave the session -> payout paid
 (b) redeem a code
 (c) staff adds a vendor promotion in the admin; the player sees it in the lobby
-(d) a break (self-exclusion) blocks play with a clear message
+(d) a break (asked to confirm first) blocks play with a clear message: a banner on every
+    page, the deposit controls disabled with the reason
 
 Every key player page is checked for sideways scrolling at 390px. Screenshots:
 ``tests/artifacts/journey_<step>_{390,desktop}.png``.
@@ -12,6 +13,7 @@ Every key player page is checked for sideways scrolling at 390px. Screenshots:
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -19,10 +21,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from accounts.models import User
+from accounts.models import SelfExclusion, User
 from accounts.selectors import balance_of
 from casino.demo import load_demo_games
 from casino.models import GameSession, Payout, Sportsbet, Vendor
+from core.money import format_money
 from promotions.demo import ensure_demo_codes
 from promotions.models import Redemption, VendorPromotion
 from tests.browser.conftest import log_in, screenshot
@@ -34,6 +37,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 D = Decimal
+
+
+def amount(value) -> re.Pattern:
+    """An amount on a page another area renders, with or without its currency sign ("€20.00")."""
+    return re.compile(rf"^\s*€?{re.escape(str(value))}\s*$")
 
 
 def shoot(pg, name: str, *, player_page: bool = True) -> None:
@@ -77,26 +85,27 @@ def test_journey_sign_up_to_payout_paid(page, chromium, live_server):
     # Deposit.
     page.get_by_label("Amount to deposit").fill("200")
     page.get_by_role("button", name="Deposit", exact=True).click()
-    expect(page.get_by_test_id("balance")).to_have_text("200.00")
+    expect(page.get_by_test_id("balance")).to_have_text("€200.00")
+    expect(page.get_by_test_id("header-balance")).to_have_text("€200.00")
     shoot(page, "a2_deposit")
 
     # Set a deposit limit: a lower limit applies at once.
     page.get_by_role("link", name="Responsible gaming", exact=True).click()
     page.get_by_label("24-hour limit").fill("250")
     page.get_by_role("button", name="Save limits").click()
-    expect(page.get_by_test_id("limit-daily")).to_contain_text("250.00")
-    expect(page.get_by_test_id("limit-daily")).to_contain_text("50.00")  # left today: 250 - 200
+    expect(page.get_by_test_id("limit-daily")).to_contain_text("€250.00")
+    expect(page.get_by_test_id("limit-daily")).to_contain_text("€50.00")  # left today: 250 - 200
     shoot(page, "a3_deposit_limit")
 
     # Play a session: open, feed, spin.
     page.get_by_role("link", name="Lobby").click()
-    page.get_by_role("button", name="Play Fruit Frenzy").click()
+    page.get_by_role("button", name="Play Fruit Frenzy", exact=True).click()
     page.wait_for_url("**/sessions/*/")
     page.get_by_label("Amount to feed from your account").fill("20")
-    page.get_by_role("button", name="Feed").click()
-    expect(page.get_by_test_id("session-balance")).to_have_text("20.00")
-    page.get_by_label("Stake (0.10 – 5.00)").fill("0.50")
-    page.get_by_role("button", name="Spin").click()
+    page.get_by_role("button", name="Feed", exact=True).click()
+    expect(page.get_by_test_id("session-balance")).to_have_text(amount("20.00"))
+    page.get_by_label(re.compile(r"^Stake \(€?0\.10 – €?5\.00\)")).fill("0.50")
+    page.get_by_role("button", name="Spin", exact=True).click()
     expect(page.get_by_test_id("spin-count")).to_have_text("1")
     shoot(page, "a4_session")
     session = GameSession.objects.get(player=player)
@@ -108,7 +117,8 @@ def test_journey_sign_up_to_payout_paid(page, chromium, live_server):
     page.get_by_label("Stake").fill("10")
     page.get_by_role("button", name="Place bet").click()
     expect(page.locator("#slip .receipt")).to_contain_text("placed: 10.00 on Home FC at 2.00")
-    expect(page.get_by_test_id("balance")).to_have_text("170.00")
+    expect(page.get_by_test_id("balance")).to_have_text(amount("170.00"))
+    expect(page.get_by_test_id("header-balance")).to_have_text("€170.00")
     shoot(page, "a5_bet_placed")
     bet = Sportsbet.objects.get(player=player)
 
@@ -131,13 +141,16 @@ def test_journey_sign_up_to_payout_paid(page, chromium, live_server):
     # Leave the session: the machine balance comes back and the payout is paid.
     session.refresh_from_db()
     page.goto(session.get_absolute_url())
-    page.get_by_role("button", name=f"Leave and cash out {session.balance}").click()
-    expect(page.get_by_test_id("closed-summary")).to_contain_text(f"Cashed out {session.balance}")
+    page.get_by_role("button", name=re.compile(rf"Leave and cash out €?{re.escape(str(session.balance))}")).click()
+    expect(page.get_by_test_id("closed-summary")).to_contain_text(
+        re.compile(rf"Cashed out €?{re.escape(str(session.balance))}")
+    )
     page.get_by_role("link", name="Wallet").click()
     payout = Payout.objects.get(bet=bet)
     expect(page.get_by_test_id(f"payout-{payout.pk}")).to_have_text("Paid")
     expected = D("170.00") + session.balance + D("20.00")
-    expect(page.get_by_test_id("balance")).to_have_text(str(expected))
+    expect(page.get_by_test_id("balance")).to_have_text(format_money(expected))
+    expect(page.get_by_test_id("header-balance")).to_have_text(format_money(expected))
     shoot(page, "a8_payout_paid")
     assert balance_of(player=player) == expected
 
@@ -150,15 +163,16 @@ def test_journey_redeem_a_code(phone_page):
     page.goto("/redeem/")
     page.get_by_label("Promotion code").fill("welcome10")
     page.get_by_role("button", name="Redeem", exact=True).click()
-    expect(page.get_by_test_id("redeem-result")).to_contain_text("10.00 bonus")
-    expect(page.get_by_test_id("redeem-balance")).to_have_text("60.00")
+    expect(page.get_by_test_id("redeem-result")).to_contain_text("€10.00 bonus")
+    expect(page.get_by_test_id("redeem-balance")).to_have_text("€60.00")
+    expect(page.get_by_test_id("header-balance")).to_have_text("€60.00")  # updated without a reload
     shoot(page, "b1_redeemed")
     redemption = Redemption.objects.get(player=player)
     page.goto(f"/redemptions/{redemption.pk}/")
     expect(page.locator("main")).to_contain_text("WELCOME10")
     shoot(page, "b2_redemption_detail")
     page.goto("/wallet/")
-    expect(page.get_by_test_id("balance")).to_have_text("60.00")
+    expect(page.get_by_test_id("balance")).to_have_text("€60.00")
     shoot(page, "b3_wallet")
     assert balance_of(player=player) == D("60.00")
 
@@ -206,19 +220,26 @@ def test_journey_a_break_blocks_play(phone_page):
     page.goto("/responsible/")
     page.get_by_label("24 hours").check()
     page.get_by_role("button", name="Start my break").click()
+    expect(page.get_by_test_id("break-confirm")).to_contain_text("Nobody can end the break early")
+    shoot(page, "d0_break_confirm")
+    assert not SelfExclusion.objects.filter(player=player).exists()  # asked, not started
+    page.get_by_role("button", name="Yes, start my break").click()
     expect(page.get_by_test_id("rg-status")).to_contain_text("Until")
+    expect(page.get_by_test_id("play-block-banner")).to_contain_text("You are on a break until")
     shoot(page, "d1_break_started")
 
     page.goto("/")
-    page.get_by_role("button", name="Play Fruit Frenzy").click()
-    expect(page.locator("#toasts")).to_contain_text("You are on a break until")
-    expect(page.locator("#toasts")).to_contain_text("play and bets are paused")
+    expect(page.get_by_test_id("play-block-banner")).to_contain_text("play, bets and deposits are paused")
+    play = page.get_by_role("button", name="Play Fruit Frenzy", exact=True)
+    if play.is_enabled():  # the lobby may also disable Play during a break (header.play_block)
+        play.click()
+        expect(page.locator("#toasts")).to_contain_text("You are on a break until")
+        expect(page.locator("#toasts")).to_contain_text("play and bets are paused")
     shoot(page, "d2_play_refused")
     assert not GameSession.objects.filter(player=player).exists()
 
     page.goto("/wallet/")
-    page.get_by_label("Amount to deposit").fill("10")
-    page.get_by_role("button", name="Deposit", exact=True).click()
-    expect(page.locator("#money")).to_contain_text("on a break")
+    expect(page.get_by_role("button", name="Deposit", exact=True)).to_be_disabled()
+    expect(page.get_by_test_id("deposit-blocked")).to_contain_text("on a break")
     shoot(page, "d3_deposit_refused")
     assert balance_of(player=player) == D("40.00")

@@ -67,12 +67,12 @@ def test_the_wallet_form_answers_a_reused_key_with_422_and_a_replay_with_the_fir
 
     url = reverse("deposit")
     first = player_client.post(url, {"deposit-amount": "10", "deposit-idempotency_key": "same"}, follow=True)
-    assert "Deposit of 10.00 done" in first.content.decode()
+    assert "Deposited €10.00." in first.content.decode()
     reused = player_client.post(url, {"deposit-amount": "99", "deposit-idempotency_key": "same"})
     assert reused.status_code == 422
     assert "already used for a different request" in reused.content.decode()
     replay = player_client.post(url, {"deposit-amount": "10.00", "deposit-idempotency_key": "same"}, follow=True)
-    assert "Deposit of 10.00 done" in replay.content.decode()
+    assert "Deposited €10.00." in replay.content.decode()
     assert selectors.balance_of(player=player) == Decimal("110.00")
 
 

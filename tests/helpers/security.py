@@ -67,7 +67,7 @@ class Markers:
     bonus: str
 
 
-OWNER = Markers(deposit="4321.09", feed="37.91", stake="13.57", code="OWNERONLY7", bonus="7.77")
+OWNER = Markers(deposit="987.09", feed="37.91", stake="13.57", code="OWNERONLY7", bonus="7.77")
 INTRUDER = Markers(deposit="250.00", feed="20.00", stake="5.00", code="OTHERCODE3", bonus="3.00")
 DEPOSIT, FEED, STAKE, CODE = OWNER.deposit, OWNER.feed, OWNER.stake, OWNER.code
 

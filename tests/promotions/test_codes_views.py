@@ -1,5 +1,6 @@
 """The player's redeem page, the wallet panel and the htmx swap."""
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -29,7 +30,7 @@ def test_redeem_page_shows_form_and_list(player_client, player):
     response = player_client.get(reverse("redeem"))
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'name="code"' in html and "SHOWN" in html and "+10.00" in html
+    assert 'name="code"' in html and "SHOWN" in html and "+€10.00" in html
 
 
 def test_htmx_redeem_swaps_in_the_reward_and_new_balance(player_client, player):
@@ -39,10 +40,12 @@ def test_htmx_redeem_swaps_in_the_reward_and_new_balance(player_client, player):
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="redeem-form-area"')  # only what changed (issue 14)
     assert 'hx-swap-oob="afterbegin:#redemption-rows"' in html  # the new row, out of band
-    assert "12.50 bonus" in html
-    assert 'data-testid="redeem-balance">112.50<' in html
+    assert "€12.50 bonus" in html
+    assert 'data-testid="redeem-balance">€112.50<' in html
     assert 'hx-swap-oob="outerHTML:#money .balance"' in html  # the wallet's balance is updated too
-    assert "HX-Trigger" in response.headers  # the toast
+    trigger = json.loads(response.headers["HX-Trigger"])
+    assert "balance-changed" in trigger  # the header's balance re-reads itself
+    assert trigger["toast"][0]["message"] == "HELLO redeemed: €12.50 bonus. Balance €112.50."
     assert balance_of(player=player) == Decimal("112.50")
     assert response["Vary"].count("HX-Request") == 1
 
@@ -52,7 +55,8 @@ def test_plain_post_redirects_back_with_a_message(player_client, player):
     response = player_client.post(reverse("redeem"), {"code": "plain", "from": "wallet"}, follow=True)
     assert response.redirect_chain[-1][0] == reverse("wallet")
     html = response.content.decode()
-    assert "PLAIN redeemed" in html and "110.00" in html
+    assert "PLAIN redeemed: €10.00 bonus. Balance €110.00." in html
+    assert 'data-testid="header-balance">€110.00<' in html
     assert Redemption.objects.filter(player=player).count() == 1
 
 
@@ -88,6 +92,7 @@ def test_every_failure_is_a_form_error_not_a_500(player_client, player, setup, t
     before = balance_of(player=player)
     response = player_client.post(reverse("redeem"), {"code": typed}, **(HTMX if htmx else {}))
     assert response.status_code == 422
+    assert "balance-changed" not in response.headers.get("HX-Trigger", "")
     html = response.content.decode()
     assert 'data-testid="redeem-error"' in html and message in html.replace("&#x27;", "'")
     assert balance_of(player=player) == before

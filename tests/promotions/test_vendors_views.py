@@ -45,7 +45,7 @@ def test_vendor_page_shows_running_and_upcoming(player_client, vendor):
     response = player_client.get(reverse("vendor_detail", args=["acme"]))
     assert response.status_code == 200
     page = response.content.decode()
-    assert "5 free spins at 0.50" in page and "10% cashback on losses" in page and "Acme-One" in page
+    assert "5 free spins at €0.50" in page and "10% cashback on losses" in page and "Acme-One" in page
     assert response.context["running"][0].kind == "free_spins"
     assert [p.kind for p in response.context["upcoming"]] == ["cashback"]
 
@@ -62,7 +62,7 @@ def test_lobby_partial_lists_each_games_running_promotions_with_end(vendor, djan
         by_game = active_promotions_for_games(games)
     html = render_to_string("promotions/partials/_lobby_promotions.html", {"promotions": by_game[games[0].pk]})
     end = timezone.localtime(by_game[games[0].pk][0].ends_at)
-    assert "5 free spins at 0.50" in html and f'until <time datetime="{end.isoformat()}">{end:%Y-%m-%d %H:%M}' in html
+    assert "5 free spins at €0.50" in html and f'until <time datetime="{end.isoformat()}">{end:%Y-%m-%d %H:%M}' in html
     assert "cashback" not in html, "upcoming promotions are not shown as running"
     assert by_game[games[1].pk] == []
     assert render_to_string("promotions/partials/_lobby_promotions.html", {"promotions": []}).strip() == ""

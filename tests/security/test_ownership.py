@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from accounts.selectors import balance_of
 from casino import services as casino_services
+from core.money import format_money
 from tests.helpers.security import (
     CODE,
     DEPOSIT,
@@ -80,6 +81,7 @@ PER_PLAYER_PAGES: dict[str, tuple[str, ...]] = {
     "redeem": (CODE,),
     "lobby": (),
     "sportsbook": (),
+    "profile": (),  # the requesting player's own preference
     "responsible": (),
     "reality_check": (),
     "header_balance": (),  # the requesting player's own balance, a header fragment
@@ -167,7 +169,7 @@ def _check_per_player_page(url: str, *, name: str, htmx: bool, owner: World, int
     mine = _request(_client(owner.player), "GET", url, {}, htmx).content.decode()
     for marker in PER_PLAYER_PAGES[name]:
         assert marker in mine, f"{name}: the owner's page should show {marker}"
-    owner_balance = str(balance_of(player=owner.player))
+    owner_balance = format_money(balance_of(player=owner.player))
     response = _request(_client(intruder.player), "GET", url, {}, htmx)
     assert response.status_code in (200, 286), response.status_code  # 286: reality check stops polling
     theirs = response.content.decode()
