@@ -108,6 +108,37 @@ class BoundedInlineMixin:
         return super().get_formset(request, obj, **kwargs)
 
 
+class LabelledWidgetsMixin:
+    """Every input of a ``ModelAdmin`` or inline gets an accessible name (axe: label, select-name).
+
+    Django's admin names most inputs with a ``<label for>``, but not the date and time boxes of a
+    split date-time (their "Date:"/"Time:" captions are plain text) nor any input of a tabular inline
+    (its column header is a ``<th>``). Those get an ``aria-label``: the field's label, plus "date" or
+    "time" for the two halves.
+    """
+
+    label_every_widget = False  # a tabular inline: no <label> at all, label the single inputs too
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None:
+            label_widget(formfield.widget, str(capfirst(formfield.label or db_field.verbose_name)),
+                         single=self.label_every_widget)  # fmt: skip
+        return formfield
+
+
+def label_widget(widget, label: str, *, single: bool) -> None:
+    """Give ``widget`` (and a multi-widget's parts) an ``aria-label`` unless it has one."""
+    widget = getattr(widget, "widget", widget)  # the related-object wrapper
+    parts = getattr(widget, "widgets", None)
+    if parts:
+        names = ("date", "time") if len(parts) == 2 else tuple(str(i + 1) for i in range(len(parts)))
+        for part, name in zip(parts, names, strict=True):
+            part.attrs.setdefault("aria-label", f"{label} ({name})")
+    elif single:
+        widget.attrs.setdefault("aria-label", label)
+
+
 class ReadOnlyAdminMixin:
     """The ledger and money fields are append-only: viewable, never edited in the admin."""
 

@@ -1,4 +1,5 @@
-"""Players and their money accounts in the admin, and the account's activity page."""
+"""Players and their money accounts in the admin, and the account's activity page
+(linked from the player's change page: ``templates/admin/accounts/user/change_form.html``)."""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -10,7 +11,8 @@ from django.utils.html import format_html
 
 from accounts.models import Account, User
 from accounts.selectors import activity
-from core.admin import ReadOnlyAdminMixin
+from core.admin import LabelledWidgetsMixin, ReadOnlyAdminMixin
+from core.money import format_money
 
 
 class AccountInline(ReadOnlyAdminMixin, admin.StackedInline):
@@ -21,7 +23,9 @@ class AccountInline(ReadOnlyAdminMixin, admin.StackedInline):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(LabelledWidgetsMixin, BaseUserAdmin):
+    # Plain multi-selects: the two-box widget's script writes ARIA a screen reader rejects (axe).
+    filter_horizontal = ()
     list_display = ("username", "email", "is_staff", "is_active", "balance", "date_joined")
     list_select_related = ("account",)
     inlines = [AccountInline]
@@ -29,7 +33,7 @@ class UserAdmin(BaseUserAdmin):
     @admin.display(description="Balance", ordering="account__balance")
     def balance(self, obj):
         account = getattr(obj, "account", None)
-        return account.balance if account else "—"
+        return format_money(account.balance) if account else "—"
 
     @admin.display(description="Activity")
     def activity_link(self, obj):
@@ -50,7 +54,8 @@ class UserAdmin(BaseUserAdmin):
         return extra + super().get_urls()
 
     def activity_view(self, request, user_id: int):
-        """Aggregate activity: the account's writes over time next to sessions and conflicts."""
+        """Aggregate activity: this player's account writes over time next to their sessions and
+        conflicts, then (apart, headed as such) the global conflict counters of every aggregate."""
         player = get_object_or_404(User, pk=user_id)
         if not self.has_view_permission(request, player):
             raise PermissionDenied

@@ -17,6 +17,7 @@ from casino.models import FreeSpinGrant, Game, GameSession, Spin
 from casino.slots import Machine, PaytableError, percent
 from core.admin import LockedFieldsAdminMixin, ReadOnlyAdminMixin
 from core.exceptions import DomainError
+from core.money import format_money
 
 SPINS_SHOWN_INLINE = 100
 MONEY_COLUMNS = ("balance", "total_fed", "total_staked", "total_won", "cashed_out", "spin_count")
@@ -128,7 +129,9 @@ class GameSessionAdmin(admin.ModelAdmin):
                 closed += 1
                 total += result.cashed_out
         if closed:
-            self.message_user(request, f"Closed {closed} session(s), cashed out {total} in total.", messages.SUCCESS)
+            self.message_user(
+                request, f"Closed {closed} session(s), cashed out {format_money(total)} in total.", messages.SUCCESS
+            )
         else:
             self.message_user(request, "No open session was selected.", messages.WARNING)
         for failure in failed:

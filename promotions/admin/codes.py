@@ -18,7 +18,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from core.admin import ReadOnlyAdminMixin
+from core.admin import LabelledWidgetsMixin, ReadOnlyAdminMixin
 from core.exceptions import DomainError
 from promotions import selectors, services
 from promotions.forms.codes import BulkIssueForm, PromotionCodeAdminForm, spec_from
@@ -66,8 +66,29 @@ class RedemptionInline(ReadOnlyAdminMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("player")
 
 
+class CampaignFilter(admin.SimpleListFilter):
+    """Codes by campaign; codes issued without one are "(no campaign)", never a link without text."""
+
+    title = "campaign"
+    parameter_name = "campaign"
+    NONE = "-"
+    SHOWN = 100
+
+    def lookups(self, request, model_admin):
+        names = (
+            PromotionCode.objects.order_by("campaign").values_list("campaign", flat=True).distinct()[: self.SHOWN]
+        )
+        return [(name or self.NONE, name or "(no campaign)") for name in names]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        return queryset.filter(campaign="" if value == self.NONE else value)
+
+
 @admin.register(PromotionCode)
-class PromotionCodeAdmin(admin.ModelAdmin):
+class PromotionCodeAdmin(LabelledWidgetsMixin, admin.ModelAdmin):
     form = PromotionCodeAdminForm
     list_display = (
         "code",
@@ -81,7 +102,7 @@ class PromotionCodeAdmin(admin.ModelAdmin):
         "limit",
         "overshoot",
     )
-    list_filter = ("limit_policy", "reward_kind", "is_active", "campaign")
+    list_filter = ("limit_policy", "reward_kind", "is_active", CampaignFilter)
     search_fields = ("code", "campaign")
     date_hierarchy = "starts_at"
     actions = ["deactivate", "download_csv"]

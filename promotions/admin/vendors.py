@@ -22,8 +22,9 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from casino.models import Vendor
-from core.admin import BoundedInlineMixin, ReadOnlyAdminMixin
+from core.admin import BoundedInlineMixin, LabelledWidgetsMixin, ReadOnlyAdminMixin
 from core.exceptions import DomainError
+from core.money import format_money
 from promotions import selectors, services
 from promotions.forms.vendors import VendorPromotionForm, VendorPromotionFormSet
 from promotions.models import PromotionHistory, VendorPromotion
@@ -33,7 +34,8 @@ class _NotSaved(DomainError):
     """Raised out of the admin's transaction so it rolls back."""
 
 
-class VendorPromotionInline(BoundedInlineMixin, admin.TabularInline):
+class VendorPromotionInline(LabelledWidgetsMixin, BoundedInlineMixin, admin.TabularInline):
+    label_every_widget = True  # a table: its inputs have no <label>
     model = VendorPromotion
     form = VendorPromotionForm
     formset = VendorPromotionFormSet
@@ -211,5 +213,5 @@ class PromotionHistoryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Parameters")
     def parameters(self, obj):
         if obj.kind == "free_spins":
-            return f"{obj.free_spins_count} × {obj.free_spin_stake}"
+            return f"{obj.free_spins_count} × {format_money(obj.free_spin_stake)}"
         return f"{obj.percent}%"

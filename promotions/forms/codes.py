@@ -1,6 +1,9 @@
 """Forms for promotion codes: the player's redeem form (staff forms live with the admin)."""
 
+from datetime import datetime, timedelta
+
 from django import forms
+from django.utils import timezone
 
 from casino.models import Game
 from core.exceptions import DomainError
@@ -79,24 +82,93 @@ class PromotionCodeAdminForm(forms.ModelForm):
         return cleaned
 
 
-class BulkIssueForm(forms.Form):
-    """Issue N random codes for one campaign."""
+def _this_minute() -> datetime:
+    return timezone.now().replace(second=0, microsecond=0)
 
-    count = forms.IntegerField(min_value=1, max_value=10_000, initial=100, help_text="How many codes (up to 10000).")
-    campaign = forms.CharField(max_length=100)
+
+def _in_30_days() -> datetime:
+    return _this_minute() + timedelta(days=30)
+
+
+# What each reward kind uses; the fields of the other kind are ignored (and hidden on the page).
+REWARD_FIELDS = {
+    PromotionCode.RewardKind.BONUS: ("bonus_amount",),
+    PromotionCode.RewardKind.FREE_SPINS: ("free_spins_game", "free_spins_count", "free_spin_stake"),
+}
+ALL_REWARD_FIELDS = tuple(name for names in REWARD_FIELDS.values() for name in names)
+
+
+class BulkIssueForm(forms.Form):
+    """Issue N random codes for one campaign.
+
+    Laid out field by field in groups (``groups``); a code runs from now for 30 days unless
+    told otherwise. Only the fields of the chosen reward kind count: the others are ignored
+    whatever was posted (the page hides them, with or without JavaScript).
+    """
+
+    count = forms.IntegerField(min_value=1, max_value=10_000, initial=100, help_text="How many codes (up to 10,000).")
+    campaign = forms.CharField(max_length=100, help_text="Groups the codes: the CSV export is per campaign.")
     prefix = forms.CharField(max_length=20, required=False, help_text="Optional, e.g. SUMMER-")
     length = forms.IntegerField(min_value=6, max_value=30, initial=10, help_text="Random characters per code.")
-    reward_kind = forms.ChoiceField(choices=PromotionCode.RewardKind.choices)
-    bonus_amount = forms.DecimalField(max_digits=14, decimal_places=2, required=False)
-    free_spins_game = forms.ModelChoiceField(queryset=Game.objects.filter(is_active=True), required=False)
-    free_spins_count = forms.IntegerField(min_value=1, required=False)
-    free_spin_stake = forms.DecimalField(max_digits=14, decimal_places=2, required=False)
-    starts_at = forms.DateTimeField(widget=DateTimeLocalInput(), help_text="UTC")
-    ends_at = forms.DateTimeField(widget=DateTimeLocalInput(), help_text="UTC, exclusive")
+    reward_kind = forms.ChoiceField(
+        choices=PromotionCode.RewardKind.choices, initial=PromotionCode.RewardKind.BONUS, widget=forms.RadioSelect
+    )
+    bonus_amount = forms.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        help_text="Credited to the player's account per redemption.",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    free_spins_game = forms.ModelChoiceField(
+        queryset=Game.objects.filter(is_active=True),
+        required=False,
+        label="Game",
+        help_text="Where the spins are played.",
+    )
+    free_spins_count = forms.IntegerField(
+        min_value=1, required=False, label="Spins per code", help_text="How many free spins each code gives."
+    )
+    free_spin_stake = forms.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        label="Stake per spin",
+        help_text="Within the game's stake range.",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    starts_at = forms.DateTimeField(
+        widget=DateTimeLocalInput(), initial=_this_minute, label="Starts", help_text="UTC. Defaults to now."
+    )
+    ends_at = forms.DateTimeField(
+        widget=DateTimeLocalInput(),
+        initial=_in_30_days,
+        label="Ends",
+        help_text="UTC, exclusive. Defaults to 30 days from now.",
+    )
     limit_policy = forms.ChoiceField(choices=PromotionCode.LimitPolicy.choices, initial="unlimited")
     limit = forms.IntegerField(
-        min_value=1, max_value=MAX_LIMIT, required=False, help_text="Per code; empty for unlimited."
+        min_value=1, max_value=MAX_LIMIT, required=False, help_text="Redemptions per code; empty for unlimited."
     )
+
+    groups = (
+        ("Codes", ("count", "campaign", "prefix", "length")),
+        ("Reward", ("reward_kind",)),
+        ("Validity", ("starts_at", "ends_at")),
+        ("Limit", ("limit_policy", "limit")),
+    )
+    reward_groups = (
+        (PromotionCode.RewardKind.BONUS, "Bonus money", REWARD_FIELDS[PromotionCode.RewardKind.BONUS]),
+        (PromotionCode.RewardKind.FREE_SPINS, "Free spins", REWARD_FIELDS[PromotionCode.RewardKind.FREE_SPINS]),
+    )
+
+    def fieldsets(self) -> list[tuple[str, list]]:
+        """(legend, bound fields) in page order, without the reward kind's own fields."""
+        return [(legend, [self[name] for name in names]) for legend, names in self.groups]
+
+    def reward_fieldsets(self) -> list[tuple[str, str, list]]:
+        """(reward kind, legend, bound fields) of each kind's own fields."""
+        return [(kind, legend, [self[name] for name in names]) for kind, legend, names in self.reward_groups]
 
     def clean_prefix(self):
         prefix = self.cleaned_data.get("prefix", "")
@@ -109,5 +181,37 @@ class BulkIssueForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        kind = cleaned.get("reward_kind")
+        used = REWARD_FIELDS.get(kind, ALL_REWARD_FIELDS)
+        for name in ALL_REWARD_FIELDS:
+            if name not in used:  # another kind's field: ignored, whatever was posted
+                cleaned[name] = None
+                self.errors.pop(name, None)
+        self._check_each_field(cleaned, kind)
         _check_spec(self, cleaned)
         return cleaned
+
+    def _check_each_field(self, cleaned: dict, kind) -> None:
+        """Say beside each field what it lacks (the service checks the whole again, just after)."""
+        if kind == PromotionCode.RewardKind.BONUS and cleaned.get("bonus_amount") is None:
+            self._missing("bonus_amount", "A bonus code needs a bonus amount.")
+        if kind == PromotionCode.RewardKind.FREE_SPINS:
+            if cleaned.get("free_spins_game") is None:
+                self._missing("free_spins_game", "Pick the game the free spins are played on.")
+            if cleaned.get("free_spins_count") is None:
+                self._missing("free_spins_count", "Say how many free spins each code gives.")
+            if cleaned.get("free_spin_stake") is None:
+                self._missing("free_spin_stake", "Give the stake of each free spin.")
+        policy = cleaned.get("limit_policy")
+        if policy in (PromotionCode.LimitPolicy.STRICT, PromotionCode.LimitPolicy.OVERBOOK):
+            if cleaned.get("limit") is None:
+                self._missing("limit", "A strict or overbook code needs a limit of at least 1.")
+        elif policy == PromotionCode.LimitPolicy.UNLIMITED and cleaned.get("limit") is not None:
+            self._missing("limit", "An unlimited code has no limit: leave it empty or pick strict or overbook.")
+        starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
+        if starts and ends and ends <= starts:
+            self._missing("ends_at", "The end must be after the start.")
+
+    def _missing(self, name: str, message: str) -> None:
+        if name not in self.errors:
+            self.add_error(name, message)

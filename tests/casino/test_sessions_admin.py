@@ -65,7 +65,7 @@ def test_close_and_cash_out_action(staff_client, staff, player, other_player, fr
         {"action": "close_and_cash_out", "_selected_action": [open_one.pk, closed_one.pk]},
         follow=True,
     )
-    assert "Closed 1 session(s), cashed out 30.00" in response.content.decode()
+    assert "Closed 1 session(s), cashed out €30.00" in response.content.decode()
     open_one.refresh_from_db()
     assert open_one.close_reason == "staff" and open_one.cashed_out == D("30.00")
     assert balance_of(player=player) == D("100.00")
