@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.decorators.http import require_http_methods
 
-from accounts.views import responsible, wallet
+from accounts.views import profile, responsible, wallet
 
 urlpatterns = [
     path("signup/", wallet.signup, name="signup"),
@@ -21,4 +21,5 @@ urlpatterns = [
     path("responsible/limits/", responsible.set_limits, name="responsible_limits"),
     path("responsible/break/", responsible.take_break, name="responsible_break"),
     path("responsible/exclude/", responsible.self_exclude, name="responsible_exclude"),
+    path("profile/", profile.profile_page, name="profile"),
 ]

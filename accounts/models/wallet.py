@@ -13,6 +13,13 @@ from core.models import TimeStamped, Versioned
 class User(AbstractUser):
     """Players and staff are both users; staff have ``is_staff`` and groups."""
 
+    class OddsFormat(models.TextChoices):
+        # The values are the styles casino.odds.format_odds knows.
+        DECIMAL = "decimal", "Decimal (2.50)"
+        FRACTIONAL = "fractional", "Fractional (3/2)"
+        AMERICAN = "american", "American (+150)"
+
+    odds_format = models.CharField("Odds format", max_length=10, choices=OddsFormat.choices, default=OddsFormat.DECIMAL)
     created_at = models.DateTimeField(auto_now_add=True, null=True)
     updated_at = models.DateTimeField(auto_now=True, null=True)
 

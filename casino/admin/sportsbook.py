@@ -2,9 +2,10 @@
 
 Events are edited with their markets inline (and a market's selections inline
 on the market page; Django admin has no nested inlines). Settling is a page
-per event (``Settle`` button / action) that calls ``settle_event`` and writes
-an audit row. Bets and payouts are read-only: money moves only via services.
-A market's event is locked once it has bets (issue 13: the database refuses too).
+per event (``Settle`` button / action): pick the results, review what will be paid
+(nothing is written yet; a kick-off still in the future is flagged), then confirm,
+which calls ``settle_event`` and writes an audit row. Bets and payouts are read-only:
+money moves only via services. A market's event is locked once it has bets (issue 13: the database refuses too).
 """
 
 from __future__ import annotations
@@ -15,24 +16,31 @@ from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.models import User
 from casino import selectors, services
 from casino.forms.sportsbook import SettleEventForm
 from casino.models import Market, Payout, Selection, SportEvent, Sportsbet
-from core.admin import BoundedInlineMixin, LockedFieldsAdminMixin, ReadOnlyAdminMixin
+from casino.models.sportsbook import Notice
+from casino.selectors import settlement
+from casino.services.sportsbook import parse_result
+from core.admin import BoundedInlineMixin, LabelledWidgetsMixin, LockedFieldsAdminMixin, ReadOnlyAdminMixin
 from core.exceptions import DomainError
+from core.money import format_money
 
 
-class MarketInline(BoundedInlineMixin, admin.TabularInline):
+class MarketInline(LabelledWidgetsMixin, BoundedInlineMixin, admin.TabularInline):
+    label_every_widget = True
     model = Market
     extra = 1
     fields = ("name", "max_stake")
     show_change_link = True
 
 
-class SelectionInline(BoundedInlineMixin, admin.TabularInline):
+class SelectionInline(LabelledWidgetsMixin, BoundedInlineMixin, admin.TabularInline):
+    label_every_widget = True
     model = Selection
     extra = 3
     fields = ("name", "odds", "result")
@@ -68,7 +76,7 @@ class SettledSelectionInline(SettledInline, SelectionInline):
 
 
 @admin.register(SportEvent)
-class SportEventAdmin(SettledReadOnly, admin.ModelAdmin):
+class SportEventAdmin(LabelledWidgetsMixin, SettledReadOnly, admin.ModelAdmin):
     list_display = ("name", "sport", "starts_at", "status", "bet_count", "settle_link")
     list_filter = ("status", "sport")
     search_fields = ("name",)
@@ -107,36 +115,58 @@ class SportEventAdmin(SettledReadOnly, admin.ModelAdmin):
         return urls + super().get_urls()
 
     def settle_view(self, request, pk):
-        """Pick each market's winner (or void) and settle: once, whatever the number of tabs."""
+        """Pick each market's winner (or void), review what will be paid, then settle: once,
+        whatever the number of tabs. Nothing is written until the review is confirmed."""
         event = get_object_or_404(SportEvent, pk=pk)
         if not admin.ModelAdmin.has_change_permission(self, request):  # the model permission, settled or not
             raise PermissionDenied
-        form = SettleEventForm(request.POST or None, event=event)
-        status = 200
+        form = SettleEventForm(request.POST if request.method == "POST" else None, event=event)  # empty POST too
+        status, preview = 200, None
         if request.method == "POST":
-            if form.is_valid():
+            parsed = self._checked_result(form, event)
+            if parsed is not None and "confirm" in request.POST:
                 try:
-                    report = services.settle_event(event=event, result=form.result(), actor=request.user)
+                    report = services.settle_event(event=event, result=parsed, actor=request.user)
                 except DomainError as exc:
                     form.add_error(None, exc.message)
                 else:
                     self.message_user(
                         request,
                         f"{event} settled: {report.won} won, {report.lost} lost, {report.void} void; "
-                        f"{report.payouts} payouts queued ({report.queued_amount}).",
+                        f"{report.payouts} payouts queued ({format_money(report.queued_amount)}).",
                         messages.SUCCESS,
                     )
                     return HttpResponseRedirect(reverse("admin:casino_sportevent_changelist"))
-            status = 422
+            elif parsed is not None and "change" not in request.POST:
+                preview = settlement.settlement_preview(event=event, result=parsed)
+            if form.errors:
+                status = 422
         ctx = {
             **self.admin_site.each_context(request),
-            "title": f"Settle {event}",
+            "title": f"Confirm the result of {event}" if preview else f"Settle {event}",
             "event": event,
             "form": form,
+            "preview": preview,
+            "before_kickoff": event.starts_at > timezone.now(),
             "opts": self.model._meta,
             "bet_count": Sportsbet.objects.filter(selection__market__event=event).count(),
         }
-        return render(request, "admin/casino/sportevent/settle.html", ctx, status=status)
+        template = "settle_confirm.html" if preview else "settle.html"
+        return render(request, f"admin/casino/sportevent/{template}", ctx, status=status)
+
+    @staticmethod
+    def _checked_result(form: SettleEventForm, event: SportEvent) -> dict | None:
+        """The posted result, checked by the service's own parser; None (with form errors) if unusable."""
+        if not form.is_valid():
+            return None
+        if event.status != SportEvent.Status.OPEN:  # a fast path for a clear answer; settle_event re-checks
+            form.add_error(None, f"{event} was already settled.")
+            return None
+        try:
+            return parse_result(event=event, result=form.result())
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            return None
 
 
 @admin.register(Market)
@@ -225,3 +255,13 @@ class PayoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         self.message_user(
             request, f"Paid {paid} payouts; {skipped} players skipped (in a game session: paid when they leave)."
         )
+
+
+@admin.register(Notice)
+class NoticeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The players' "bet settled" / "payout paid" notices: read-only (support can see what was shown when)."""
+
+    list_display = ("created_at", "player", "kind", "bet", "amount", "seen_at")
+    list_filter = ("kind",)
+    search_fields = ("player__username",)
+    list_select_related = ("player", "bet__selection")

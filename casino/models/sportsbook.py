@@ -1,10 +1,11 @@
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from casino.odds import potential_return
 from core.models import TimeStamped, Versioned
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -101,7 +102,7 @@ class Sportsbet(Versioned, TimeStamped):
     @property
     def potential_return(self) -> Decimal:
         # Half-up to the cent: the same rounding settlement uses (PostgreSQL round()).
-        return (self.stake * self.odds).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return potential_return(self.stake, self.odds)
 
 
 class Payout(Versioned, TimeStamped):
@@ -145,3 +146,35 @@ class Payout(Versioned, TimeStamped):
     @property
     def ledger_key(self) -> str:
         return f"payout:{self.pk}"
+
+
+class Notice(TimeStamped):
+    """A "bet settled" or "payout paid" notice for one player, unseen until shown.
+
+    Written in the same transaction as the settlement or the payout it announces,
+    so it survives logging out and changing browsers; shown once on the player's
+    next full page view and marked seen by the statement that reads it
+    (``casino.notices``). One per bet and kind: settlement and payment happen once.
+    """
+
+    class Kind(models.TextChoices):
+        BET_SETTLED = "settled", "Bet settled"
+        PAYOUT_PAID = "paid", "Payout paid"
+
+    player = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    bet = models.ForeignKey(Sportsbet, on_delete=models.CASCADE, related_name="notices")
+    amount = models.DecimalField(**MONEY, null=True, blank=True)  # the payout's amount (paid notices)
+    seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["bet", "kind"], name="notice_once_per_bet_and_kind"),
+        ]
+        indexes = [
+            models.Index(fields=["player"], condition=Q(seen_at__isnull=True), name="notice_unseen_by_player_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for bet #{self.bet_id} ({'seen' if self.seen_at else 'unseen'})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ __all__ = [
     "players_due_payout",
     "queued_liability",
     "queued_payout_total",
+    "recent_results",
     "selection_for_bet",
     "selection_for_slip",
     "upcoming_events",
@@ -46,6 +47,21 @@ def upcoming_events() -> QuerySet[SportEvent]:
             Prefetch("markets", queryset=Market.objects.prefetch_related("selections")),
         )
         .order_by("starts_at", "id")
+    )
+
+
+RESULTS_SHOWN = 20
+
+
+def recent_results(*, limit: int = RESULTS_SHOWN) -> QuerySet[SportEvent]:
+    """Events no longer taking bets, latest kick-off first: settled ones (each selection
+    carries its result) and started ones still waiting for their result."""
+    return (
+        SportEvent.objects.filter(Q(status=SportEvent.Status.SETTLED) | Q(starts_at__lte=timezone.now()))
+        .prefetch_related(
+            Prefetch("markets", queryset=Market.objects.prefetch_related("selections")),
+        )
+        .order_by("-starts_at", "-id")[:limit]
     )
 
 

@@ -14,6 +14,10 @@ Exactly-once, by construction:
 - a bet has at most one payout: ``Payout.bet`` is one-to-one;
 - a payout is paid once: conditional (versioned) update queued -> paid, and the
   ledger credit carries the idempotency key ``payout:<id>``.
+
+Each settled bet and each paid payout leaves the player a ``Notice`` row, written
+in the same transaction (so the notice exists exactly when the thing it announces
+does, whoever is logged in where); ``casino.notices`` shows it once.
 """
 
 from __future__ import annotations
@@ -40,10 +44,12 @@ from casino.exceptions import (
     PlayerInSession,
 )
 from casino.models import GameSession, Market, Payout, Selection, SportEvent, Sportsbet
+from casino.models.sportsbook import Notice
+from casino.odds import DECIMAL, format_odds
 from core.audit import audit
 from core.exceptions import ConcurrencyConflict, DuplicateTransaction
 from core.idempotency import client_key, idempotent
-from core.money import parse_amount
+from core.money import format_money, parse_amount
 from core.versioning import retry_on_conflict, versioned_update
 
 logger = logging.getLogger(__name__)
@@ -70,7 +76,7 @@ def place_sportsbet(
         if current is None:
             raise BettingClosed("This selection is no longer offered.")
         _lock_event_for_betting(market_id=current.market_id, event_id=current.market.event_id)
-        _check_odds(selection=current, expected_odds=expected_odds)
+        _check_odds(selection=current, expected_odds=expected_odds, style=getattr(player, "odds_format", DECIMAL))
         _check_max_stake(amount, market=current.market)
         account = apply_to_account(player_id=player.pk, delta=-amount)
         try:
@@ -128,7 +134,7 @@ def _lock_event_for_betting(*, market_id: int, event_id: int) -> None:
         raise BettingClosed("This event has started: betting is closed.")
 
 
-def _check_odds(*, selection: Selection, expected_odds) -> None:
+def _check_odds(*, selection: Selection, expected_odds, style: str = DECIMAL) -> None:
     if expected_odds is None:
         return
     try:
@@ -136,15 +142,24 @@ def _check_odds(*, selection: Selection, expected_odds) -> None:
     except (InvalidOperation, ValueError):
         seen = None
     if seen is None or not seen.is_finite() or seen != selection.odds:
-        shown = f"{seen:.2f}" if seen is not None and seen.is_finite() else str(expected_odds)[:10]
+        shown = _shown_odds(seen, style) if seen is not None and seen.is_finite() else str(expected_odds)[:10]
         raise OddsChanged(
-            f"The odds on {selection.name} changed from {shown} to {selection.odds}. Check the new price and bet again."
+            f"The odds on {selection.name} changed from {shown} to {format_odds(selection.odds, style)}. "
+            "Check the new price and bet again."
         )
+
+
+def _shown_odds(odds: Decimal, style: str) -> str:
+    """The price the player saw, in their format (a tampered price that is no price: as decimal)."""
+    try:
+        return format_odds(odds, style)
+    except ValueError:
+        return f"{odds:.2f}"
 
 
 def _check_max_stake(amount: Decimal, *, market: Market) -> None:
     if amount > market.max_stake:
-        raise InvalidStake(f"The maximum stake on {market.name} is {market.max_stake}.")
+        raise InvalidStake(f"The maximum stake on {market.name} is {format_money(market.max_stake)}.")
 
 
 # --- settling an event ------------------------------------------------------------
@@ -268,6 +283,7 @@ def _settle_bets(*, event: SportEvent, parsed: dict[int, int | str], now) -> Set
     report.void = settle(open_bets.filter(selection__market_id__in=void_market_ids), Sportsbet.Status.VOID)
     report.lost = settle(open_bets.filter(selection__market_id__in=decided_market_ids), Sportsbet.Status.LOST)
     report.payouts, report.queued_amount = _queue_payouts(event_id=event.pk, now=now)
+    _notify_settled(event_id=event.pk, now=now)
     report.player_ids = list(
         Payout.objects.filter(bet__selection__market__event=event).values_list("player_id", flat=True).distinct()
     )
@@ -311,6 +327,25 @@ def _queue_payouts(*, event_id: int, now) -> tuple[int, Decimal]:
         )
         amounts = [row[0] for row in cursor.fetchall()]
     return len(amounts), sum(amounts, Decimal("0.00"))
+
+
+def _notify_settled(*, event_id: int, now) -> None:
+    """One set-based INSERT: a "bet settled" notice per bet this settlement settled
+    (those stamped ``settled_at = now``), in the settlement's transaction."""
+    notice, bet = Notice._meta.db_table, Sportsbet._meta.db_table
+    selection, market = Selection._meta.db_table, Market._meta.db_table
+    sql = f"""
+        INSERT INTO {notice} (player_id, kind, bet_id, created_at, updated_at)
+        SELECT b.player_id, %(kind)s, b.id, %(now)s, %(now)s
+        FROM {bet} b
+        JOIN {selection} s ON s.id = b.selection_id
+        JOIN {market} m ON m.id = s.market_id
+        WHERE m.event_id = %(event)s AND b.settled_at = %(now)s
+        ORDER BY b.id
+        ON CONFLICT (bet_id, kind) DO NOTHING
+    """  # noqa: S608 - table names from model meta, values bound
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"kind": Notice.Kind.BET_SETTLED, "now": now, "event": event_id})
 
 
 def _enqueue_payouts() -> None:
@@ -369,13 +404,14 @@ def cash_out_bet(*, bet: Sportsbet) -> Payout:
         return payout
     if player_in_session(player_id=payout.player_id):
         raise PlayerInSession()  # the quick answer; _pay checks again under the player's gate
-    payout, _ = _pay(payout_id=payout.pk)
+    payout, _ = _pay(payout_id=payout.pk, announced=True)
     return payout
 
 
-def _pay(*, payout_id: int, actor=None) -> tuple[Payout, bool]:
-    """queued -> paid (versioned) plus one ledger credit keyed ``payout:<id>``, in one transaction
-    (with the audit row when staff paid it)."""
+def _pay(*, payout_id: int, actor=None, announced: bool = False) -> tuple[Payout, bool]:
+    """queued -> paid (versioned) plus one ledger credit keyed ``payout:<id>`` and the player's
+    "payout paid" notice, in one transaction (with the audit row when staff paid it).
+    ``announced``: the player asked for it and is told on the spot, so the notice is born seen."""
 
     def attempt() -> tuple[Payout, bool]:
         with transaction.atomic():
@@ -398,6 +434,13 @@ def _pay(*, payout_id: int, actor=None) -> tuple[Payout, bool]:
                 idempotency_key=payout.ledger_key,
                 reference=f"sportsbet:{payout.bet_id}",
                 description=f"{payout.get_kind_display()} for bet #{payout.bet_id}",
+            )
+            Notice.objects.create(
+                player_id=payout.player_id,
+                kind=Notice.Kind.PAYOUT_PAID,
+                bet_id=payout.bet_id,
+                amount=payout.amount,
+                seen_at=now if announced else None,
             )
             if actor is not None:
                 audit(

@@ -1,7 +1,10 @@
-"""``{% wallet_payouts as p %}``: the player's pending and paid payouts for the wallet page.
+"""Sportsbook template helpers.
 
-Read-only except for a "last seen" marker in the player's web session, so the
-panel can say which payouts were paid since the previous visit.
+- ``{{ price|odds:user.odds_format }}``: a decimal price in the player's odds format.
+- ``{{ market|market_result }}``: a settled market's winning selection ("Void", or "" while pending).
+- ``{% wallet_payouts as p %}``: the player's pending and paid payouts for the wallet page.
+  Read-only except for a "last seen" marker in the player's web session, so the
+  panel can say which payouts were paid since the previous visit.
 """
 
 from datetime import datetime
@@ -10,6 +13,8 @@ from django import template
 from django.utils import timezone
 
 from casino import selectors
+from casino.models import Selection
+from casino.odds import DECIMAL, format_odds
 
 register = template.Library()
 
@@ -35,3 +40,22 @@ def wallet_payouts(context) -> dict:
         "queued_total": selectors.queued_payout_total(player=player),
         "in_session": selectors.has_open_session(player=player),
     }
+
+
+@register.filter(name="odds")
+def odds(value, style: str = DECIMAL) -> str:
+    try:
+        return format_odds(value, style or DECIMAL)
+    except (TypeError, ValueError, ArithmeticError):
+        return ""
+
+
+@register.filter(name="market_result")
+def market_result(market) -> str:
+    """Uses the prefetched selections (no query per market)."""
+    results = [s for s in market.selections.all() if s.result != Selection.Result.PENDING]
+    if not results:
+        return ""
+    if all(s.result == Selection.Result.VOID for s in results):
+        return "Void"
+    return ", ".join(s.name for s in results if s.result == Selection.Result.WON) or "No winner"

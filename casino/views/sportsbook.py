@@ -1,10 +1,14 @@
-"""Sportsbook pages: events and the bet slip, my bets, one bet and its cash-out button.
+"""Sportsbook pages: events (upcoming, and results) and the bet slip, my bets, one bet
+and its cash-out button.
 
 Notices ("toasts") of bets settled and payouts paid: see ``casino.notices``.
+Prices show in the player's odds format (``accounts.User.odds_format``, ``casino.odds``);
+the slip still posts the decimal price it showed.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -17,21 +21,47 @@ from casino import selectors, services
 from casino.exceptions import OddsChanged
 from casino.forms.sportsbook import BetForm
 from casino.models import Sportsbet
-from casino.notices import mark_seen, notify_since_last_visit
+from casino.notices import notify_since_last_visit
+from casino.odds import format_odds, potential_return
 from core.exceptions import DomainError
 from core.forms import add_domain_error
+from core.htmx import changes_balance
+from core.money import format_money
 
 BETS_PAGE_SIZE = 20
+
+
+TABS = ("upcoming", "results")
 
 
 def _slip_context(request, *, selection=None, form=None, receipt=None) -> dict:
     if selection is not None and form is None:
         form = BetForm(initial={"selection": selection.pk, "expected_odds": selection.odds})
+    slip_return = None
+    if form is not None and form.is_bound:
+        form.is_valid()
+        data = getattr(form, "cleaned_data", {})
+        if data.get("stake") is not None and data.get("expected_odds") is not None:
+            slip_return = potential_return(data["stake"], data["expected_odds"])
     return {
         "slip_selection": selection,
         "form": form,
         "receipt": receipt,
+        "slip_return": slip_return,
         "balance": balance_of(player=request.user),
+        # the live "potential return" (static/js/sportsbook.js) formats like |money does
+        "money_currency": settings.CURRENCY,
+        "money_locale": settings.MONEY_LOCALE.replace("_", "-"),
+    }
+
+
+def _page_context(request) -> dict:
+    tab = request.GET.get("tab")
+    tab = tab if tab in TABS else "upcoming"
+    return {
+        "tab": tab,
+        "events": selectors.upcoming_events() if tab == "upcoming" else (),
+        "results": selectors.recent_results() if tab == "results" else (),
     }
 
 
@@ -44,13 +74,14 @@ def sportsbook(request):
     if request.htmx:
         return render(request, "casino/sportsbook.html#slip", ctx)
     notify_since_last_visit(request)
-    ctx["events"] = selectors.upcoming_events()
+    ctx.update(_page_context(request))
     return render(request, "casino/sportsbook.html", ctx)
 
 
 @login_required
 @require_http_methods(["POST"])
 @vary_on_headers("HX-Request")
+@changes_balance
 def place_bet(request):
     form = BetForm(request.POST)
     selection = selectors.selection_for_bet(pk=request.POST.get("selection"))
@@ -71,7 +102,11 @@ def place_bet(request):
             except DomainError as exc:
                 add_domain_error(form, exc, default_field="stake")
             else:
-                messages.success(request, f"Bet placed: {bet.stake} on {bet.selection.name} at {bet.odds}.")
+                messages.success(
+                    request,
+                    f"Bet placed: {format_money(bet.stake)} on {bet.selection.name} "
+                    f"at {format_odds(bet.odds, request.user.odds_format)}.",
+                )
                 if not request.htmx:
                     return redirect(bet)
                 return render(
@@ -80,7 +115,7 @@ def place_bet(request):
     ctx = _slip_context(request, selection=selection, form=form)
     if request.htmx:
         return render(request, "casino/sportsbook.html#slip", ctx, status=422)
-    ctx["events"] = selectors.upcoming_events()
+    ctx.update(_page_context(request))
     return render(request, "casino/sportsbook.html", ctx, status=422)
 
 
@@ -133,6 +168,7 @@ def bet_detail(request, pk):
 @login_required
 @require_http_methods(["POST"])
 @vary_on_headers("HX-Request")
+@changes_balance
 def cash_out_bet(request, pk):
     bet = selectors.bet_of(player=request.user, pk=pk)  # somebody else's bet: 404
     status = 200
@@ -142,8 +178,7 @@ def cash_out_bet(request, pk):
         messages.error(request, exc.message)
         status = exc.status_code
     else:
-        messages.success(request, f"{payout.amount} paid to your account.")
-        mark_seen(request)  # this one was announced just now
+        messages.success(request, f"{format_money(payout.amount)} paid to your account.")
         if not request.htmx:
             return redirect(bet)
     bet = selectors.bet_of(player=request.user, pk=pk)

@@ -10,6 +10,7 @@ from accounts.selectors import balance_of
 from casino import services
 from casino.exceptions import AlreadySettled, BettingClosed
 from casino.models import Payout, SportEvent, Sportsbet
+from casino.notices import take_unseen
 from tests.conftest import run_in_threads
 from tests.factories import PlayerFactory
 from tests.helpers.sportsbook import bet, make_event, result_for, selections
@@ -83,3 +84,17 @@ def test_pay_out_player_from_four_threads_pays_each_payout_once(player, assert_r
     assert LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.PAYOUT).count() == 10
     assert balance_of(player=player) == Decimal("100.00") - 20 + 40
     assert_reconciles()
+
+
+def test_two_pages_loading_at_once_show_each_notice_once():
+    """Proves: the notices' UPDATE … RETURNING hands each unseen notice to exactly one of 4 concurrent page views."""
+    player = PlayerFactory(balance="100.00")
+    event = make_event()
+    home, _, _ = selections(event)
+    placed = [bet(player, home, "1.00") for _ in range(3)]
+    services.settle_event(event=event, result=result_for(event, home))
+
+    results = run_in_threads(4, lambda i: take_unseen(player_id=player.pk))
+
+    shown = [row[0] for r in results for row in r["settled"]]
+    assert sorted(shown) == sorted(b.pk for b in placed)  # every notice once, none twice

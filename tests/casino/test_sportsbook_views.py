@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.selectors import balance_of
+from accounts.services import responsible
 from casino import services
 from casino.models import Payout, Selection, Sportsbet
 from tests.helpers.sportsbook import bet, make_event, make_game, result_for, selections
@@ -135,14 +136,14 @@ def test_notices_of_settled_bets_and_paid_payouts_since_last_visit(player_client
     assert f"Bet #{placed.pk} on Home FC won." in body
     services.pay_out_player(player=player)
     body = player_client.get(reverse("my_bets")).content.decode()
-    assert "Payout of 20.00" in body and "won." not in body  # each notice once
+    assert "Payout of €20.00" in body and "won." not in body  # each notice once
 
 
 def test_cash_out_button_pays_now(player_client, player, event):
     home, _, _ = selections(event)
     placed = bet(player, home)
     services.settle_event(event=event, result=result_for(event, home))
-    assert "Cash out 20.00" in player_client.get(placed.get_absolute_url()).content.decode()
+    assert "Cash out €20.00" in player_client.get(placed.get_absolute_url()).content.decode()
     response = player_client.post(reverse("cash_out_bet", args=[placed.pk]), **HTMX)
     assert response.status_code == 200 and "Winnings paid" in response.content.decode()
     assert balance_of(player=player) == Decimal("110.00")
@@ -172,8 +173,105 @@ def test_wallet_shows_pending_and_paid_payouts(player_client, player, event):
     bet(player, home)
     services.settle_event(event=event, result=result_for(event, home))
     body = player_client.get(reverse("wallet")).content.decode()
-    assert "Sportsbook payouts" in body and 'data-testid="pending-payouts">20.00' in body
+    assert "Sportsbook payouts" in body and 'data-testid="pending-payouts">€20.00' in body
     services.pay_out_player(player=player)
     body = player_client.get(reverse("wallet")).content.decode()
     assert "1 payout paid since your last visit" in body
     assert "since your last visit" not in player_client.get(reverse("wallet")).content.decode()
+
+
+# --- issue 15: the picked price, the slip's return, results, odds formats, balance, breaks --------------
+def test_the_picked_price_is_pressed_and_the_others_are_not(player_client, event):
+    home, draw, _ = selections(event)
+    body = player_client.get(reverse("sportsbook"), {"selection": home.pk}).content.decode()
+    pressed = body.split(f'data-testid="odds-{home.pk}"')[0].rsplit("<button", 1)[1]
+    assert 'aria-pressed="true"' in pressed and "picked" in pressed
+    other = body.split(f'data-testid="odds-{draw.pk}"')[0].rsplit("<button", 1)[1]
+    assert 'aria-pressed="false"' in other and "picked" not in other
+    assert 'data-selection="' + str(home.pk) + '" data-testid="slip"' in body  # the slip says what it holds
+
+
+def test_the_slip_shows_the_potential_return_of_a_refused_stake_form(player_client, player, event):
+    home, _, _ = selections(event)
+    body = player_client.get(reverse("sportsbook"), {"selection": home.pk}, **HTMX).content.decode()
+    assert 'data-testid="slip-return"' in body and 'data-odds="2.00"' in body and "–</output>" in body
+    player.odds_format = "fractional"
+    player.save(update_fields=["odds_format"])
+    response = post_bet(player_client, home, stake="7.25", odds="1.50", **HTMX)  # the price moved under it
+    body = response.content.decode()
+    assert response.status_code == 422 and "changed from 1/2 to 1/1" in body
+    assert 'data-odds="2.00"' in body and "€14.50</output>" in body  # 7.25 x 2.00, the server's figure
+
+
+def test_placing_a_bet_and_cashing_out_tell_the_header_balance(player_client, player, event):
+    home, _, _ = selections(event)
+    response = post_bet(player_client, home, **HTMX)
+    assert response.status_code == 200 and "balance-changed" in response.headers["HX-Trigger"]
+    refused = post_bet(player_client, home, stake="abc", key="k2", **HTMX)
+    assert refused.status_code == 422 and "balance-changed" not in refused.headers.get("HX-Trigger", "")
+    placed = Sportsbet.objects.get()
+    services.settle_event(event=event, result=result_for(event, home))
+    response = player_client.post(reverse("cash_out_bet", args=[placed.pk]), **HTMX)
+    assert response.status_code == 200 and "balance-changed" in response.headers["HX-Trigger"]
+    assert "Cash out" not in response.content.decode() and "€20.00" in response.content.decode()
+
+
+def test_prices_show_in_the_players_odds_format_everywhere(player_client, player, event):
+    home, _, _ = selections(event)  # 2.00 / 3.50 / 4.00
+    placed = bet(player, home)
+    for odds_format, home_price, away_price in (("fractional", "1/1", "3/1"), ("american", "+100", "+300")):
+        player.odds_format = odds_format
+        player.save(update_fields=["odds_format"])
+        book = player_client.get(reverse("sportsbook"), {"selection": home.pk}).content.decode()
+        assert f'<strong class="odds-price">{away_price}</strong>' in book
+        assert f'data-testid="slip-odds">{home_price}</strong>' in book
+        assert 'name="expected_odds" value="2.00"' in book  # the slip still posts the decimal price
+        assert f'class="num">{home_price}</td>' in player_client.get(reverse("my_bets")).content.decode()
+        assert f'class="num">{home_price}</dd>' in player_client.get(placed.get_absolute_url()).content.decode()
+
+
+def test_settled_events_move_to_the_results_tab(player_client, player, event):
+    home, draw, _ = selections(event)
+    other = make_event(name="Void FC vs Rain United")
+    bet(player, home)
+    services.settle_event(event=event, result=result_for(event, draw))
+    services.settle_event(event=other, result=result_for(other, "void"))
+    upcoming = player_client.get(reverse("sportsbook")).content.decode()
+    assert "Home FC vs Away FC" not in upcoming
+    results = player_client.get(reverse("sportsbook"), {"tab": "results"}).content.decode()
+    market = event.markets.get()
+    assert f'data-testid="winner-{market.pk}">Draw</strong>' in results
+    assert f'data-testid="winner-{other.markets.get().pk}">Void</strong>' in results
+    assert 'aria-current="page" data-testid="results-tab"' in results
+
+
+def test_results_list_is_a_fixed_number_of_queries(player_client, django_assert_max_num_queries):
+    for n in range(5):
+        event = make_event(name=f"Match {n}")
+        services.settle_event(event=event, result=result_for(event, selections(event)[0]))
+    with django_assert_max_num_queries(12):
+        body = player_client.get(reverse("sportsbook"), {"tab": "results"}).content.decode()
+    assert body.count("Result: <strong") == 5
+
+
+def test_the_slip_is_disabled_with_the_reason_during_a_break(player_client, player, event):
+    home, _, _ = selections(event)
+    responsible.take_a_break(player=player, days=1)
+    body = player_client.get(reverse("sportsbook"), {"selection": home.pk}).content.decode()
+    assert 'data-testid="slip-blocked"' in body
+    assert '<fieldset class="plain" disabled aria-describedby="slip-blocked">' in body
+    assert post_bet(player_client, home).status_code == 422  # the server refuses anyway
+    assert not Sportsbet.objects.exists()
+
+
+def test_my_bets_labels_every_cell_for_the_phone_cards(player_client, player, event):
+    home, _, _ = selections(event)
+    placed = bet(player, home)
+    services.settle_event(event=event, result=result_for(event, home))
+    services.pay_out_player(player=player)
+    body = player_client.get(reverse("my_bets")).content.decode()
+    for label in ("Bet", "Event", "Pick", "Odds", "Stake", "Return", "Status", "Cashed out"):
+        assert f'data-label="{label}"' in body
+    assert f'data-testid="return-{placed.pk}">€20.00</td>' in body
+    cashed = body.split(f'data-testid="cashed-out-{placed.pk}">')[1].split("</td>")[0]
+    assert cashed and "–" not in cashed
