@@ -395,6 +395,7 @@ PLAYER: dict[str, Case] = {
     "my_bets": Case(query=("status", "page")),
     "bet_detail": Case(kwargs=BET),
     "cash_out_bet": Case(kwargs=BET, get=False, post=lambda fx: {}),
+    "profile": Case(post=lambda fx: {"odds_format": "fractional"}),
     "redeem": Case(post=lambda fx: {"code": OWNER.code, "from": "wallet"}),
     "redemption_detail": Case(kwargs=lambda fx: {"pk": fx.world.redemption.pk}),
     "vendor_detail": Case(kwargs=lambda fx: {"slug": fx.vendor_slug}),

@@ -46,6 +46,7 @@ ALLOWED: dict[str, set[str]] = {
     "my_bets": {"GET"},
     "bet_detail": {"GET"},
     "cash_out_bet": {"POST"},
+    "profile": {"GET", "POST"},
     "redeem": {"GET", "POST"},
     "redemption_detail": {"GET"},
     "vendor_detail": {"GET"},
@@ -86,6 +87,7 @@ POST_DATA = {
         "idempotency_key": _key(),
     },
     "cash_out_bet": lambda w: {},
+    "profile": lambda w: {"odds_format": "fractional"},
     "redeem": lambda w: {"code": "OWNERONLY7"},
 }
 
