@@ -138,6 +138,8 @@ def run(config: Config) -> dict:
         # One client, no contention: what one player waits for a spin.
         out["spin_1client"] = measure("spin", specs[:1], [web.base], seconds)
         out["raw_spin_1client"] = measure("raw_spin", specs[:1], [web.base], seconds)
+        # The floor under both: one request through this gunicorn and load generator with no database.
+        out["trivial_1client"] = measure("trivial", specs[:1], [web.base], seconds)
     finally:
         web.stop()
     out["ledger_reconciles"] = reconciles()
