@@ -44,21 +44,26 @@ MIN_RTP = Fraction(80, 100)
 MAX_RTP = Fraction(99, 100)
 SYMBOL_RE = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
 
-SYMBOL_ICONS = {
-    "cherry": "🍒",
-    "lemon": "🍋",
-    "orange": "🍊",
-    "plum": "🍇",
-    "melon": "🍉",
-    "bell": "🔔",
-    "bar": "▬",
-    "seven": "7️⃣",
-    "diamond": "💎",
-    "star": "⭐",
-    "crown": "👑",
-    "clover": "🍀",
-    "blank": "·",
+# symbol -> (icon, the label players read beside it). The label names what the icon shows:
+# the demo games' "plum" has always been drawn as grapes (there is no plum emoji), so it
+# reads "grapes"; the symbol name in the reels and paytable stays as saved.
+SYMBOLS = {
+    "cherry": ("🍒", "cherry"),
+    "lemon": ("🍋", "lemon"),
+    "orange": ("🍊", "orange"),
+    "plum": ("🍇", "grapes"),
+    "grapes": ("🍇", "grapes"),
+    "melon": ("🍉", "melon"),
+    "bell": ("🔔", "bell"),
+    "bar": ("▬", "bar"),
+    "seven": ("7️⃣", "seven"),
+    "diamond": ("💎", "diamond"),
+    "star": ("⭐", "star"),
+    "crown": ("👑", "crown"),
+    "clover": ("🍀", "clover"),
+    "blank": ("·", "blank"),
 }
+SYMBOL_ICONS = {name: pair[0] for name, pair in SYMBOLS.items()}
 
 
 def icon(symbol: str) -> str:
@@ -69,7 +74,24 @@ def icon(symbol: str) -> str:
 
 
 def symbol_name(symbol: str) -> str:
-    return "any" if symbol == ANY else symbol
+    """The label players read beside the icon (what the icon shows)."""
+    if symbol == ANY:
+        return "any"
+    return SYMBOLS[symbol][1] if symbol in SYMBOLS else symbol.replace("_", " ")
+
+
+# A win's celebration, by win ÷ stake: at least this many times the stake.
+WIN_TIERS = ((20, "huge"), (5, "big"), (0, "small"))
+
+
+def win_tier(win: Decimal, stake: Decimal) -> str:
+    """ "" for no win, else "small", "big" or "huge" by how many stakes the win is."""
+    if not win or win <= 0:
+        return ""
+    if not stake or stake <= 0:
+        return "big"
+    ratio = win / stake
+    return next(tier for at_least, tier in WIN_TIERS if ratio >= at_least)
 
 
 class PaytableError(ValueError):

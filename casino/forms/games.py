@@ -2,25 +2,115 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 
 from casino.models import Game
 from casino.slots import PaytableError, validate
 from core.forms import IdempotentForm, MoneyField
 
+# Quick amounts offered when opening a machine (and feeding it), capped by the account.
+QUICK_FEEDS = (Decimal("10.00"), Decimal("20.00"), Decimal("50.00"), Decimal("100.00"))
+DEFAULT_FEED = Decimal("20.00")
+# The +/- buttons step a stake through these levels (kept inside the game's range).
+STAKE_LEVELS = tuple(
+    Decimal(v) for v in ("0.10", "0.20", "0.50", "1.00", "2.00", "5.00", "10.00", "20.00", "50.00", "100.00")
+)
+
+
+def quick_feeds(balance: Decimal | None) -> list[Decimal]:
+    """The quick amounts the account can pay; the whole balance when it is under the smallest."""
+    balance = balance or Decimal(0)
+    amounts = [a for a in QUICK_FEEDS if a <= balance]
+    if not amounts and balance > 0:
+        amounts = [balance]
+    return amounts
+
+
+def default_feed(balance: Decimal | None) -> Decimal | None:
+    """What the custom amount starts at: DEFAULT_FEED, or the balance when it is less."""
+    balance = balance or Decimal(0)
+    return min(DEFAULT_FEED, balance) if balance > 0 else None
+
+
+def stake_levels(game: Game) -> list[Decimal]:
+    """The stakes the +/- buttons step through: the game's minimum, levels inside its range, its maximum."""
+    inside = [v for v in STAKE_LEVELS if game.min_stake < v < game.max_stake]
+    return sorted({game.min_stake, *inside, game.max_stake})
+
 
 class SpinForm(IdempotentForm):
     """A paid spin. The hidden key is fresh per render, so a double-submit spins once."""
 
+    use_required_attribute = False  # an empty stake gets the server's message, beside the field
+
     stake = MoneyField(label="Stake")
+
+    def __init__(self, *args, game: Game | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stake"].widget.attrs.pop("pattern", None)  # the server's message, not the browser's bubble
+        if game is not None:
+            self.for_game(game)
+
+    def for_game(self, game: Game) -> SpinForm:
+        """The stake input's range from the game (``min``/``max``/``step``; the +/- levels)."""
+        self.fields["stake"].widget.attrs.update(
+            {
+                "min": f"{game.min_stake}",
+                "max": f"{game.max_stake}",
+                "step": "0.01",
+                "data-stake-levels": " ".join(f"{v}" for v in stake_levels(game)),
+            }
+        )
+        return self
 
 
 class FreeSpinForm(IdempotentForm):
     """A free spin at the grant's stake: only the key."""
 
 
-class FeedForm(IdempotentForm):
+class QuickAmountForm(IdempotentForm):
+    """An amount typed (``amount``) or a quick-amount button pressed (``chip``, its value):
+    the button wins, so pressing "€20" feeds 20 whatever the box holds."""
+
+    # No browser ``required``: it would block the quick-amount buttons while the box is empty;
+    # the server says what is missing, beside the field.
+    use_required_attribute = False
+
+    chip = MoneyField(required=False, label="Quick amount", widget=forms.HiddenInput)
     amount = MoneyField(label="Amount to feed")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].widget.attrs.pop("pattern", None)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("chip"):
+            cleaned["amount"] = cleaned["chip"]
+            self.errors.pop("amount", None)
+        return cleaned
+
+
+class FeedForm(QuickAmountForm):
+    pass
+
+
+class OpenSessionForm(QuickAmountForm):
+    """Open a machine and feed it in the same step. With no amount at all (an empty account
+    with free spins to play) the machine opens unfed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].required = False
+        self.fields["idempotency_key"].required = False  # needed only to feed
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("amount") and not cleaned.get("idempotency_key"):
+            raise forms.ValidationError("This page has expired: reload it and try again.", code="no_key")
+        return cleaned
 
 
 class GameAdminForm(forms.ModelForm):

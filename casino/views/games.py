@@ -21,12 +21,14 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from accounts.selectors import balance_of
 from casino import selectors, services
 from casino.exceptions import SessionAlreadyOpen, SessionNotFound
-from casino.forms.games import FeedForm, FreeSpinForm, SpinForm
+from casino.forms.games import FeedForm, FreeSpinForm, OpenSessionForm, SpinForm, default_feed, quick_feeds
 from casino.models import GameSession
 from casino.notices import notify_since_last_visit
-from casino.slots import Machine, icon, percent, symbol_name
+from casino.slots import Machine, icon, percent, symbol_name, win_tier
 from core.exceptions import DomainError
 from core.forms import add_domain_error
+from core.htmx import changes_balance
+from core.money import format_money
 
 SESSIONS_PAGE_SIZE = 20
 
@@ -36,11 +38,13 @@ SESSIONS_PAGE_SIZE = 20
 def lobby(request):
     games = list(selectors.active_games())
     free_spins = selectors.free_spins_by_game(player=request.user)
+    balance = _account_balance(request)
     rows = [
         {
             "game": game,
             "rtp": percent(Machine.for_game(game).rtp),
             "free_spins": free_spins.get(game.pk, 0),
+            "open_form": _open_form(balance, game),
         }
         for game in games
     ]
@@ -48,17 +52,35 @@ def lobby(request):
     ctx = {
         "rows": rows,
         "games": games,
-        "balance": balance_of(player=request.user),
+        "balance": balance,
+        "quick_feeds": quick_feeds(balance),
         "open_session": selectors.open_session_for(player=request.user),
     }
     return render(request, "casino/lobby.html", ctx)
+
+
+def _account_balance(request):
+    """The player's account balance, left on the request so the header does not read it again."""
+    balance = balance_of(player=request.user)
+    request.account_balance = balance
+    return balance
+
+
+def _open_form(balance, game, data=None):
+    """The open-and-feed form of one game (ids per game: the lobby shows one per card)."""
+    return OpenSessionForm(data, prefix="open", initial={"amount": default_feed(balance)}, auto_id=f"id_{game.slug}_%s")
 
 
 @login_required
 @require_http_methods(["GET"])
 def game_detail(request, slug):
     game = get_object_or_404(selectors.active_games(), slug=slug)
+    return _render_game(request, game)
+
+
+def _render_game(request, game, *, open_form=None, status: int = 200):
     machine = Machine.for_game(game)
+    balance = _account_balance(request)
     theory = machine.theory  # computed once per saved version of the game, not per page view
     ctx = {
         "game": game,
@@ -69,30 +91,51 @@ def game_detail(request, slug):
             for rule, p in theory.rule_probabilities
         ],
         "strips": [
-            {"length": len(strip), "symbols": [(icon(s), s, n) for s, n in Counter(strip).most_common()]}
+            {"length": len(strip), "symbols": [(icon(s), symbol_name(s), n) for s, n in Counter(strip).most_common()]}
             for strip in machine.reels
         ],
         "game_list": [game],
         "free_spins": selectors.free_spins_for(player=request.user, game=game),
         "open_session": selectors.open_session_for(player=request.user),
+        "balance": balance,
+        "quick_feeds": quick_feeds(balance),
+        "open_form": open_form or _open_form(balance, game),
     }
-    return render(request, "casino/game.html", ctx)
+    return render(request, "casino/game.html", ctx, status=status)
 
 
 @login_required
 @require_http_methods(["POST"])
+@changes_balance
 def session_open(request, slug):
+    """Open the machine and feed it in one step (a quick amount or a typed one), so the
+    first spin has money to play. Both services are idempotent on the form's one-time key:
+    a double submit opens once (the second finds the session open) and feeds once (a replay)."""
     game = get_object_or_404(selectors.active_games(), slug=slug)
+    form = _open_form(None, game, data=request.POST)
+    if not form.is_valid():
+        return _render_game(request, game, open_form=form, status=422)
+    amount = form.cleaned_data.get("amount")
     try:
         session = services.open_session(player=request.user, game=game)
     except SessionAlreadyOpen as exc:
-        messages.error(request, exc.message)
-        current = selectors.open_session_for(player=request.user)
-        return redirect(current or "lobby")
+        session = selectors.open_session_for(player=request.user)
+        if session is None or session.game_id != game.pk or not amount:
+            messages.error(request, exc.message)
+            return redirect(session or "lobby")
+        # The same step sent again (a double click): the feed below replays on its key.
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(game)
-    messages.success(request, f"Session opened on {game.name}. Feed the machine to play.")
+    if not amount:
+        messages.success(request, f"Session opened on {game.name}. Feed the machine to play.")
+        return redirect(session)
+    try:
+        services.feed(session=session, amount=amount, idempotency_key=form.cleaned_data["idempotency_key"])
+    except DomainError as exc:
+        messages.error(request, f"Session opened on {game.name}, but the machine was not fed: {exc.message}")
+        return redirect(session)
+    messages.success(request, f"Session opened on {game.name} with {format_money(amount)} in the machine.")
     return redirect(session)
 
 
@@ -153,8 +196,9 @@ def _render_spin(request, spin):
         "session": session,
         "game": session.game,
         "last_spin": spin,
-        "reels": [(icon(s), s) for s in spin.symbols],
-        "spin_form": SpinForm(prefix="spin", initial={"stake": stake}),
+        "win_tier": win_tier(spin.win, spin.stake),
+        "reels": _reels(spin.symbols),
+        "spin_form": SpinForm(prefix="spin", initial={"stake": stake}, game=session.game),
     }
     if spin.free_spin:
         ctx["free_spins"] = selectors.free_spins_for(player=request.user, game=session.game)
@@ -162,9 +206,14 @@ def _render_spin(request, spin):
     return render(request, "casino/session.html#spin-swap", ctx)
 
 
+def _reels(symbols):
+    return [(icon(s), symbol_name(s)) for s in symbols]
+
+
 @login_required
 @require_http_methods(["POST"])
 @vary_on_headers("HX-Request")
+@changes_balance
 def session_feed(request, pk):
     session = get_object_or_404(selectors.session_of(player=request.user, pk=pk))
     form = FeedForm(request.POST, prefix="feed")
@@ -178,7 +227,7 @@ def session_feed(request, pk):
         except DomainError as exc:
             add_domain_error(form, exc, default_field="amount")
         else:
-            messages.success(request, f"Fed {form.cleaned_data['amount']} into the machine.")
+            messages.success(request, f"Fed {format_money(form.cleaned_data['amount'])} into the machine.")
             if not request.htmx:
                 return redirect(session)
             return _render_play(request, session)
@@ -187,6 +236,7 @@ def session_feed(request, pk):
 
 @login_required
 @require_http_methods(["POST"])
+@changes_balance
 def session_leave(request, pk):
     session = get_object_or_404(selectors.session_of(player=request.user, pk=pk))
     if not session.is_open:
@@ -197,7 +247,7 @@ def session_leave(request, pk):
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"Cashed out {closed.cashed_out} to your account.")
+            messages.success(request, f"Cashed out {format_money(closed.cashed_out)} to your account.")
     url = session.get_absolute_url()
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
@@ -206,19 +256,23 @@ def _render_play(request, session, *, status: int = 200, spin_form=None, free_fo
     session = selectors.session_of(player=request.user, pk=session.pk).get()  # as committed, game included
     spins = selectors.recent_spins(session=session)
     last = spins[0] if spins else None
+    balance = _account_balance(request)
+    spin_form = spin_form or SpinForm(prefix="spin", initial={"stake": session.game.min_stake})
     ctx = {
         "session": session,
         "game": session.game,
         "spins": spins,
         "last_spin": last,
-        "reels": [(icon(s), s) for s in last.symbols] if last else [("?", "")] * len(session.game.reels),
-        "account_balance": balance_of(player=request.user),
+        "win_tier": win_tier(last.win, last.stake) if last else "",
+        "reels": _reels(last.symbols) if last else [("?", "")] * len(session.game.reels),
+        "account_balance": balance,
+        "quick_feeds": quick_feeds(balance),
         "free_spins": selectors.free_spins_for(player=request.user, game=session.game),
-        "spin_form": spin_form or SpinForm(prefix="spin", initial={"stake": session.game.min_stake}),
+        "spin_form": spin_form.for_game(session.game),
         "free_form": free_form or FreeSpinForm(prefix="free"),
         "feed_form": feed_form or FeedForm(prefix="feed"),
     }
-    template = "casino/session.html#play" if request.htmx else "casino/session.html"
+    template = "casino/session.html#play-swap" if request.htmx else "casino/session.html"
     return render(request, template, ctx, status=status)
 
 

@@ -6,16 +6,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from casino.models import Vendor
+from casino.models import FreeSpinGrant, Vendor
 from promotions.models import PromotionHistory, VendorPromotion
 from promotions.models.vendors import PromotionKind
 
 __all__ = [
     "active_promotion",
     "active_promotions_for_games",
+    "vendor_free_spins_key",
     "live_promotions",
     "promotion_history",
     "vendor_timeline",
@@ -23,15 +24,34 @@ __all__ = [
 ]
 
 
-def active_promotions_for_games(games, *, at=None) -> dict[int, list[VendorPromotion]]:
-    """{game id: [active vendor promotions]} for the given games, in one query."""
+def vendor_free_spins_key(*, promotion_id: int, player_id: int) -> str:
+    """The source key of the free spins a vendor promotion grants a player (once each)."""
+    return f"vendorpromo:{promotion_id}:{player_id}"
+
+
+def active_promotions_for_games(games, *, at=None, player=None) -> dict[int, list[VendorPromotion]]:
+    """{game id: [active vendor promotions]} for the given games, in one query.
+
+    With ``player``: a free-spins promotion whose spins this player has already had and
+    used up (or let expire) is left out, so the lobby stops advertising it to them (one
+    more query, only when a free-spins promotion is running)."""
     at = at or timezone.now()
     games = list(games)
     vendor_ids = {g.vendor_id for g in games if g.vendor_id}
-    by_vendor = defaultdict(list)
+    promos = []
     if vendor_ids:
-        for promo in VendorPromotion.objects.filter(vendor_id__in=vendor_ids, starts_at__lte=at, ends_at__gt=at):
-            by_vendor[promo.vendor_id].append(promo)
+        promos = list(VendorPromotion.objects.filter(vendor_id__in=vendor_ids, starts_at__lte=at, ends_at__gt=at))
+    free_spins = [p for p in promos if p.kind == PromotionKind.FREE_SPINS]
+    if player is not None and getattr(player, "pk", None) and free_spins:
+        keys = {vendor_free_spins_key(promotion_id=p.pk, player_id=player.pk): p.pk for p in free_spins}
+        spent = FreeSpinGrant.objects.filter(player=player, source_key__in=keys).filter(
+            Q(remaining=0) | Q(expires_at__lte=at)
+        )
+        used_up = {keys[key] for key in spent.values_list("source_key", flat=True)}
+        promos = [p for p in promos if p.pk not in used_up]
+    by_vendor = defaultdict(list)
+    for promo in promos:
+        by_vendor[promo.vendor_id].append(promo)
     return {g.pk: by_vendor.get(g.vendor_id, []) for g in games}
 
 

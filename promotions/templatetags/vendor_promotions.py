@@ -15,9 +15,10 @@ register = template.Library()
 
 
 @register.simple_tag
-def promotions_by_game(games) -> dict:
-    """``{% promotions_by_game games as by_game %}``: {game id: [running promotions]}, in one query."""
-    return active_promotions_for_games(games)
+def promotions_by_game(games, player=None) -> dict:
+    """``{% promotions_by_game games user as by_game %}``: {game id: [running promotions]}, in one
+    query; with the player, free spins they have already used up are not advertised."""
+    return active_promotions_for_games(games, player=player)
 
 
 @register.filter

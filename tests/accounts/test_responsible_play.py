@@ -110,7 +110,7 @@ def test_reality_check_endpoint_reminds_every_n_minutes_until_acknowledged(playe
     _played_for(session, 30)
     response = player_client.get("/responsible/reality-check/", **htmx)
     assert b"Reality check" in response.content and b"30 minutes" in response.content
-    assert b'data-testid="reality-net">0.00<' in response.content
+    assert 'data-testid="reality-net">€0.00<' in response.content.decode()
 
     response = player_client.post("/responsible/reality-check/", **htmx)  # "Keep playing"
     assert b"Reality check" not in response.content and b"every 60s" in response.content

@@ -99,10 +99,10 @@ def test_journey_sign_up_to_payout_paid(page, chromium, live_server):
 
     # Play a session: open, feed, spin.
     page.get_by_role("link", name="Lobby").click()
-    page.get_by_role("button", name="Play Fruit Frenzy", exact=True).click()
+    card = page.get_by_test_id("game-fruit-frenzy")
+    card.get_by_label("Amount to feed", exact=True).fill("20")
+    card.get_by_role("button", name="Play Fruit Frenzy", exact=True).click()
     page.wait_for_url("**/sessions/*/")
-    page.get_by_label("Amount to feed from your account").fill("20")
-    page.get_by_role("button", name="Feed", exact=True).click()
     expect(page.get_by_test_id("session-balance")).to_have_text(amount("20.00"))
     page.get_by_label(re.compile(r"^Stake \(€?0\.10 – €?5\.00\)")).fill("0.50")
     page.get_by_role("button", name="Spin", exact=True).click()

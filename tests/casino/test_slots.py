@@ -275,3 +275,30 @@ def test_theory_equals_enumeration_on_random_machines(seed):
     mean = Fraction(sum(wins), len(wins))
     assert machine.variance == sum((Fraction(w) - mean) ** 2 for w in wins) / len(wins)
     assert machine.hit_frequency == Fraction(sum(1 for w in wins if w), len(wins))
+
+
+# --- how symbols and wins read on the pages (issue 15) ---------------------------------
+def test_every_icon_is_labelled_with_what_it_shows():
+    # The demo's "plum" has always been drawn as grapes: players read "grapes" beside 🍇.
+    assert slots.icon("plum") == "🍇" and slots.symbol_name("plum") == "grapes"
+    labels_by_icon: dict[str, set[str]] = {}
+    for name in slots.SYMBOLS:
+        labels_by_icon.setdefault(slots.icon(name), set()).add(slots.symbol_name(name))
+    assert all(len(labels) == 1 for labels in labels_by_icon.values()), labels_by_icon
+    assert slots.symbol_name("wild_card") == "wild card"  # an unknown symbol reads as its name
+
+
+@pytest.mark.parametrize(
+    ("win", "stake", "tier"),
+    [
+        ("0", "1", ""),
+        ("1", "1", "small"),
+        ("4.99", "1", "small"),
+        ("5", "1", "big"),
+        ("19.99", "1", "big"),
+        ("20", "1", "huge"),
+        ("100", "0.10", "huge"),
+    ],
+)
+def test_a_win_is_celebrated_by_how_many_stakes_it_is(win, stake, tier):
+    assert slots.win_tier(Decimal(win), Decimal(stake)) == tier
