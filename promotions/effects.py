@@ -27,7 +27,7 @@ from casino.models import Game, GameSession
 from casino.services import grant_free_spins
 from core.money import CENT, ZERO
 from promotions.models import PromotionKind
-from promotions.selectors.vendors import active_promotion
+from promotions.selectors.vendors import active_promotion, vendor_free_spins_key
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def grant_vendor_free_spins(session: GameSession) -> None:
         game=session.game,
         count=promo.free_spins_count,
         stake=promo.free_spin_stake,
-        source_key=f"vendorpromo:{promo.id}:{session.player_id}",
+        source_key=vendor_free_spins_key(promotion_id=promo.id, player_id=session.player_id),
         description=f"{promo.free_spins_count} free spins from {session.game.vendor.name}",
     )
 
