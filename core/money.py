@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -57,6 +58,12 @@ def format_money(amount, *, currency: str | None = None) -> str:
     """
     if amount is None or amount == "":
         return ""
-    return format_currency(
-        Decimal(amount), currency or settings.CURRENCY, locale=settings.MONEY_LOCALE, currency_digits=True
-    )
+    # + ZERO: -0.00 shows as €0.00 (and equal amounts share one cache entry either way)
+    return _formatted(Decimal(amount) + ZERO, currency or settings.CURRENCY, settings.MONEY_LOCALE)
+
+
+@functools.lru_cache(maxsize=8192)
+def _formatted(amount: Decimal, currency: str, locale: str) -> str:
+    # A page shows the same few amounts over and over (stakes, limits, balances): Babel's
+    # ~20 µs a call adds up on the spin answer, a cache hit costs well under one.
+    return format_currency(amount, currency, locale=locale, currency_digits=True)
