@@ -9,6 +9,17 @@ class SessionAlreadyOpen(DomainError):
     status_code = 409
 
 
+class MachineNotFed(DomainError):
+    """``open_and_feed`` opened the session but the feed was refused: ``session`` is open
+    (unfed), ``reason`` is the feed's own error."""
+
+    status_code = 409
+
+    def __init__(self, *, session, reason: DomainError):
+        self.session, self.reason = session, reason
+        super().__init__(f"The machine is open but was not fed: {reason.message}", field=reason.field)
+
+
 class SessionNotFound(DomainError):
     default_message = "There is no such game session of yours."
     status_code = 404

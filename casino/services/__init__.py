@@ -10,6 +10,7 @@ from casino.services.sessions import (  # noqa: F401
     feed,
     grant_free_spins,
     leave,
+    open_and_feed,
     open_session,
     spin,
 )

@@ -28,6 +28,7 @@ from casino.exceptions import (
     GameUnavailable,
     InsufficientSessionFunds,
     InvalidStake,
+    MachineNotFed,
     NoFreeSpins,
     SessionAlreadyOpen,
     SessionClosed,
@@ -63,6 +64,30 @@ def open_session(*, player: User, game: Game) -> GameSession:
             raise SessionAlreadyOpen() from exc
         for hook in hooks.session_opened:
             hook(session)
+    return session
+
+
+def open_and_feed(*, player: User, game: Game, amount, idempotency_key: str) -> GameSession:
+    """Sit the player at ``game`` and feed it ``amount`` in one step, so the first spin has
+    money to play (the lobby's Play form). ``amount`` may be empty: the machine opens unfed
+    (e.g. to play free spins).
+
+    Safe to send twice: a second send finds the session it opened (same game) and the feed
+    replays on ``idempotency_key``, so money moves once. A session open on another game
+    is refused (``SessionAlreadyOpen``). If the feed is refused (a limit, the balance), the
+    session stays open and the feed's error is raised as ``MachineNotFed`` carrying it.
+    """
+    try:
+        session = open_session(player=player, game=game)
+    except SessionAlreadyOpen:
+        session = GameSession.objects.filter(player=player, status=GameSession.Status.OPEN).first()
+        if session is None or session.game_id != game.pk or not amount:
+            raise
+    if amount:
+        try:
+            feed(session=session, amount=amount, idempotency_key=idempotency_key)
+        except DomainError as exc:
+            raise MachineNotFed(session=session, reason=exc) from exc
     return session
 
 

@@ -20,7 +20,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from accounts.selectors import balance_of
 from casino import selectors, services
-from casino.exceptions import SessionAlreadyOpen, SessionNotFound
+from casino.exceptions import MachineNotFed, SessionAlreadyOpen, SessionNotFound
 from casino.forms.games import FeedForm, FreeSpinForm, OpenSessionForm, SpinForm, default_feed, quick_feeds
 from casino.models import GameSession
 from casino.notices import notify_since_last_visit
@@ -109,33 +109,30 @@ def _render_game(request, game, *, open_form=None, status: int = 200):
 @changes_balance
 def session_open(request, slug):
     """Open the machine and feed it in one step (a quick amount or a typed one), so the
-    first spin has money to play. Both services are idempotent on the form's one-time key:
-    a double submit opens once (the second finds the session open) and feeds once (a replay)."""
+    first spin has money to play: ``services.open_and_feed`` on the form's one-time key
+    (a double submit opens once and feeds once)."""
     game = get_object_or_404(selectors.active_games(), slug=slug)
     form = _open_form(None, game, data=request.POST)
     if not form.is_valid():
         return _render_game(request, game, open_form=form, status=422)
     amount = form.cleaned_data.get("amount")
     try:
-        session = services.open_session(player=request.user, game=game)
+        session = services.open_and_feed(
+            player=request.user, game=game, amount=amount, idempotency_key=form.cleaned_data["idempotency_key"]
+        )
+    except MachineNotFed as exc:
+        messages.error(request, f"Session opened on {game.name}, but the machine was not fed: {exc.reason.message}")
+        return redirect(exc.session)
     except SessionAlreadyOpen as exc:
-        session = selectors.open_session_for(player=request.user)
-        if session is None or session.game_id != game.pk or not amount:
-            messages.error(request, exc.message)
-            return redirect(session or "lobby")
-        # The same step sent again (a double click): the feed below replays on its key.
+        messages.error(request, exc.message)
+        return redirect(selectors.open_session_for(player=request.user) or "lobby")
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(game)
     if not amount:
         messages.success(request, f"Session opened on {game.name}. Feed the machine to play.")
-        return redirect(session)
-    try:
-        services.feed(session=session, amount=amount, idempotency_key=form.cleaned_data["idempotency_key"])
-    except DomainError as exc:
-        messages.error(request, f"Session opened on {game.name}, but the machine was not fed: {exc.message}")
-        return redirect(session)
-    messages.success(request, f"Session opened on {game.name} with {format_money(amount)} in the machine.")
+    else:
+        messages.success(request, f"Session opened on {game.name} with {format_money(amount)} in the machine.")
     return redirect(session)
 
 

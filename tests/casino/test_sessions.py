@@ -18,6 +18,7 @@ from casino.exceptions import (
     GameUnavailable,
     InsufficientSessionFunds,
     InvalidStake,
+    MachineNotFed,
     NoFreeSpins,
     SessionAlreadyOpen,
     SessionClosed,
@@ -113,6 +114,47 @@ def test_feed_moves_money_from_account_to_session_once(player, fruit, assert_rec
     assert ledger_balance(session.ledger_code) == D("25.50")
     assert tx.idempotency_key == f"feed:{session.pk}:k1"
     assert_reconciles()
+
+
+# --- open and feed in one step (the lobby's Play form) ------------------------------
+def test_open_and_feed_opens_the_machine_with_the_amount_in_it(player, fruit, assert_reconciles):
+    session = services.open_and_feed(player=player, game=fruit, amount=D("30.00"), idempotency_key="play-1")
+    session.refresh_from_db()
+    assert session.is_open and session.balance == session.total_fed == D("30.00")
+    assert balance_of(player=player) == D("70.00")
+    assert_reconciles()
+
+
+def test_open_and_feed_sent_twice_opens_once_and_feeds_once(player, fruit, assert_reconciles):
+    first = services.open_and_feed(player=player, game=fruit, amount=D("30.00"), idempotency_key="play-1")
+    again = services.open_and_feed(player=player, game=fruit, amount=D("30.00"), idempotency_key="play-1")
+    assert again.pk == first.pk
+    assert GameSession.objects.filter(player=player).count() == 1
+    assert balance_of(player=player) == D("70.00")
+    assert LedgerTransaction.objects.filter(kind="feed").count() == 1
+    assert_reconciles()
+
+
+def test_open_and_feed_refuses_while_a_session_is_open_on_another_game(player, fruit, diamond):
+    services.open_session(player=player, game=diamond)
+    with pytest.raises(SessionAlreadyOpen):
+        services.open_and_feed(player=player, game=fruit, amount=D("10.00"), idempotency_key="play-1")
+    assert balance_of(player=player) == D("100.00")
+
+
+def test_open_and_feed_without_an_amount_opens_unfed(player, fruit):
+    session = services.open_and_feed(player=player, game=fruit, amount=None, idempotency_key="play-1")
+    assert session.is_open and session.balance == 0
+    assert balance_of(player=player) == D("100.00")
+
+
+def test_open_and_feed_refused_feed_leaves_the_machine_open_and_unfed(player, fruit):
+    with pytest.raises(MachineNotFed) as caught:
+        services.open_and_feed(player=player, game=fruit, amount=D("100.01"), idempotency_key="play-1")
+    assert isinstance(caught.value.reason, InsufficientFunds)
+    session = GameSession.objects.get(pk=caught.value.session.pk)
+    assert session.is_open and session.balance == 0
+    assert balance_of(player=player) == D("100.00")
 
 
 def test_feed_more_than_the_account_holds(player, fruit):

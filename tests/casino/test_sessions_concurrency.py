@@ -161,6 +161,21 @@ def test_concurrent_opens_make_one_session(fruit):
     assert GameSession.objects.filter(player=player, status="open").count() == 1
 
 
+def test_a_double_clicked_play_with_a_feed_opens_once_and_feeds_once(fruit):
+    """Four threads send the lobby's Play form (open and feed, one key) at once: one session,
+    one feed, the account debited once, and every thread answers with that same session."""
+    player = PlayerFactory(balance="100.00")
+    results = run_in_threads(
+        4, lambda i: services.open_and_feed(player=player, game=fruit, amount=D("30.00"), idempotency_key="play")
+    )
+    assert all(isinstance(r, GameSession) for r in results), results
+    assert len({r.pk for r in results}) == 1
+    assert GameSession.objects.filter(player=player).count() == 1
+    assert GameSession.objects.get(player=player).balance == D("30.00")
+    assert balance_of(player=player) == D("70.00")
+    assert LedgerTransaction.objects.filter(kind="feed").count() == 1
+
+
 def test_spinning_while_leaving_loses_no_money(fruit):
     """One thread spins while another leaves: spins after the close are refused; the books balance."""
     player = PlayerFactory(balance="100.00")
