@@ -38,3 +38,10 @@ class UsernameTaken(DomainError):
     default_message = "That username is taken: please choose another."
     status_code = 409
     field = "username"
+
+
+class UnknownOddsFormat(DomainError):
+    """A profile's odds format that is not one of decimal, fractional or American."""
+
+    default_message = "Choose decimal, fractional or American odds."
+    field = "odds_format"

@@ -9,13 +9,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from accounts.exceptions import UnknownOddsFormat
 from accounts.models import User
-from core.exceptions import DomainError
-
-
-class UnknownOddsFormat(DomainError):
-    default_message = "Choose decimal, fractional or American odds."
-    field = "odds_format"
 
 
 def set_odds_format(*, player: User, odds_format: str) -> bool:

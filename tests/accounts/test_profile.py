@@ -5,8 +5,9 @@ import re
 import pytest
 from django.urls import reverse
 
+from accounts.exceptions import UnknownOddsFormat
 from accounts.models import User
-from accounts.services.profile import UnknownOddsFormat, set_odds_format
+from accounts.services.profile import set_odds_format
 from tests.helpers.sportsbook import make_event
 
 pytestmark = pytest.mark.django_db
