@@ -1,8 +1,9 @@
-import json
 import re
 
 from django.contrib import messages
 from django.http import HttpResponseBadRequest
+
+from core.htmx import add_trigger
 
 # Admin changelist parameters Django parses itself without guarding every value: a date
 # drill-down past year 9998 (Django ticket #37357) and a non-integer action selection
@@ -62,14 +63,6 @@ class HtmxMessagesMiddleware:
         if "HX-Redirect" in response.headers or "HX-Location" in response.headers:
             return response
         toasts = [{"level": m.level_tag, "message": str(m)} for m in messages.get_messages(request)]
-        if not toasts:
-            return response
-        trigger = {}
-        if "HX-Trigger" in response.headers:
-            try:
-                trigger = json.loads(response.headers["HX-Trigger"])
-            except ValueError:
-                trigger = {response.headers["HX-Trigger"]: None}
-        trigger["toast"] = toasts
-        response.headers["HX-Trigger"] = json.dumps(trigger)
+        if toasts:
+            add_trigger(response, "toast", toasts)
         return response
