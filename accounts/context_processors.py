@@ -24,10 +24,6 @@ class Header:
 
     @cached_property
     def balance(self):
-        # A view that has just read the balance for its own content (the wallet) leaves
-        # it on the request, so the page does not ask PostgreSQL twice.
-        if (known := getattr(self._request, "account_balance", None)) is not None:
-            return known
         player = self._player()
         return None if player is None else selectors.balance_of(player=player)
 
@@ -38,5 +34,18 @@ class Header:
         return None if player is None else responsible.play_block(player=player)
 
 
+def _header_of(request) -> Header:
+    """One ``Header`` per request: what a view reads through it, the header reuses."""
+    if (found := getattr(request, "_page_header", None)) is None:
+        found = request._page_header = Header(request)
+    return found
+
+
+def account_balance(request):
+    """The player's account balance, for a page that also shows it in its content (the
+    wallet, the lobby, a game): read once, and the header shows the same figure."""
+    return _header_of(request).balance
+
+
 def header(request) -> dict:
-    return {"header": Header(request)}
+    return {"header": _header_of(request)}

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from accounts import hooks, ledger, selectors, services
+from accounts.context_processors import account_balance
 from accounts.forms import AmountForm, SignupForm, WithdrawForm
 from accounts.models import ledger_code_for_player
 from core.exceptions import DomainError
@@ -41,9 +42,8 @@ def signup(request):
 
 def _wallet_context(request, *, deposit_form=None, withdraw_form=None, confirm_withdrawal=None):
     page = Paginator(selectors.statement(player=request.user), STATEMENT_PAGE_SIZE).get_page(request.GET.get("page"))
-    request.account_balance = selectors.balance_of(player=request.user)  # the header shows it too
     return {
-        "balance": request.account_balance,
+        "balance": account_balance(request),  # the header shows the same figure, read once
         "deposit_form": deposit_form or AmountForm(prefix="deposit"),
         "withdraw_form": withdraw_form or WithdrawForm(prefix="withdraw"),
         "confirm_withdrawal": confirm_withdrawal,  # the amount to confirm (the second step), or None

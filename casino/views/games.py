@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
-from accounts.selectors import balance_of
+from accounts.context_processors import account_balance
 from casino import selectors, services
 from casino.exceptions import MachineNotFed, SessionAlreadyOpen, SessionNotFound
 from casino.forms.games import FeedForm, FreeSpinForm, OpenSessionForm, SpinForm, default_feed, quick_feeds
@@ -38,7 +38,7 @@ SESSIONS_PAGE_SIZE = 20
 def lobby(request):
     games = list(selectors.active_games())
     free_spins = selectors.free_spins_by_game(player=request.user)
-    balance = _account_balance(request)
+    balance = account_balance(request)
     rows = [
         {
             "game": game,
@@ -59,13 +59,6 @@ def lobby(request):
     return render(request, "casino/lobby.html", ctx)
 
 
-def _account_balance(request):
-    """The player's account balance, left on the request so the header does not read it again."""
-    balance = balance_of(player=request.user)
-    request.account_balance = balance
-    return balance
-
-
 def _open_form(balance, game, data=None):
     """The open-and-feed form of one game (ids per game: the lobby shows one per card)."""
     return OpenSessionForm(data, prefix="open", initial={"amount": default_feed(balance)}, auto_id=f"id_{game.slug}_%s")
@@ -80,7 +73,7 @@ def game_detail(request, slug):
 
 def _render_game(request, game, *, open_form=None, status: int = 200):
     machine = Machine.for_game(game)
-    balance = _account_balance(request)
+    balance = account_balance(request)
     theory = machine.theory  # computed once per saved version of the game, not per page view
     ctx = {
         "game": game,
@@ -253,7 +246,7 @@ def _render_play(request, session, *, status: int = 200, spin_form=None, free_fo
     session = selectors.session_of(player=request.user, pk=session.pk).get()  # as committed, game included
     spins = selectors.recent_spins(session=session)
     last = spins[0] if spins else None
-    balance = _account_balance(request)
+    balance = account_balance(request)
     spin_form = spin_form or SpinForm(prefix="spin", initial={"stake": session.game.min_stake})
     ctx = {
         "session": session,

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from accounts.selectors import balance_of
+from accounts.context_processors import account_balance
 from casino import selectors, services
 from casino.exceptions import OddsChanged
 from casino.forms.sportsbook import BetForm
@@ -48,7 +48,7 @@ def _slip_context(request, *, selection=None, form=None, receipt=None) -> dict:
         "form": form,
         "receipt": receipt,
         "slip_return": slip_return,
-        "balance": balance_of(player=request.user),
+        "balance": account_balance(request),  # the header shows the same figure, read once
         # the live "potential return" (static/js/sportsbook.js) formats like |money does
         "money_currency": settings.CURRENCY,
         "money_locale": settings.MONEY_LOCALE.replace("_", "-"),

@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.conf import settings
@@ -68,9 +69,14 @@ class PromotionCode(Versioned, TimeStamped):
 
     @property
     def reward_text(self) -> str:
+        """The reward with bare amounts ("20.00 bonus"), as the admin and the CSV export show it."""
+        return self.describe_reward(str)
+
+    def describe_reward(self, amount: Callable[[Decimal], str]) -> str:
+        """The reward in words, each amount written by ``amount`` (players see ``format_money``)."""
         if self.reward_kind == self.RewardKind.BONUS:
-            return f"{self.bonus_amount} bonus"
-        return f"{self.free_spins_count} free spins of {self.free_spin_stake} on {self.free_spins_game}"
+            return f"{amount(self.bonus_amount)} bonus"
+        return f"{self.free_spins_count} free spins of {amount(self.free_spin_stake)} on {self.free_spins_game}"
 
 
 class Redemption(TimeStamped):

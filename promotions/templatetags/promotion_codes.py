@@ -13,7 +13,7 @@ register = template.Library()
 @register.inclusion_tag("promotions/redeem.html#panel", takes_context=True)
 def redeem_panel(context):
     request = context["request"]
-    ctx = panel_context(player=request.user, from_wallet=True)
+    ctx = panel_context(request, from_wallet=True)
     ctx["csrf_token"] = context.get("csrf_token")
     ctx["request"] = request
     return ctx

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from accounts.selectors import balance_of
+from accounts.context_processors import account_balance
 from core.exceptions import DomainError
 from core.forms import add_domain_error
 from core.htmx import changes_balance
@@ -18,20 +18,13 @@ from promotions.forms.codes import RedeemForm
 REDEMPTIONS_SHOWN = 20
 
 
-def reward_words(code) -> str:
-    """The reward in words, amounts with the currency: "€10.00 bonus", "10 free spins of €0.20 on Fruit Frenzy"."""
-    if code.reward_kind == code.RewardKind.BONUS:
-        return f"{format_money(code.bonus_amount)} bonus"
-    return f"{code.free_spins_count} free spins of {format_money(code.free_spin_stake)} on {code.free_spins_game}"
-
-
-def panel_context(*, player, form=None, result=None, from_wallet=False) -> dict:
+def panel_context(request, *, form=None, result=None, from_wallet=False) -> dict:
     """What the redeem panel shows (the page, the wallet's panel and the htmx swap share it)."""
     return {
         "redeem_form": form or RedeemForm(),
-        "redemptions": list(selectors.redemptions_of(player=player)[:REDEMPTIONS_SHOWN]),
+        "redemptions": list(selectors.redemptions_of(player=request.user)[:REDEMPTIONS_SHOWN]),
         "result": result,
-        "balance": balance_of(player=player),
+        "balance": account_balance(request),  # the header (and the wallet around it) show the same figure
         "from_wallet": from_wallet,
     }
 
@@ -44,7 +37,7 @@ def redeem(request):
     from_wallet = request.POST.get("from") == "wallet"
     form = RedeemForm(request.POST if request.method == "POST" else None)  # an empty POST is still a POST
     if request.method == "GET":
-        ctx = panel_context(player=request.user, from_wallet=from_wallet)
+        ctx = panel_context(request, from_wallet=from_wallet)
         return render(request, "promotions/redeem.html#panel" if request.htmx else "promotions/redeem.html", ctx)
     result = balance = None
     if form.is_valid():
@@ -53,10 +46,9 @@ def redeem(request):
         except DomainError as exc:
             add_domain_error(form, exc, default_field="code")
     if result is not None:
-        balance = balance_of(player=request.user)
-        messages.success(
-            request, f"{result.code.code} redeemed: {reward_words(result.code)}. Balance {format_money(balance)}."
-        )
+        balance = account_balance(request)  # after the redemption: the new figure
+        reward = result.code.describe_reward(format_money)
+        messages.success(request, f"{result.code.code} redeemed: {reward}. Balance {format_money(balance)}.")
         if not request.htmx:
             return redirect("wallet" if from_wallet else "redeem")
         form = RedeemForm()  # a fresh, empty form for the next code
@@ -64,7 +56,7 @@ def redeem(request):
     if request.htmx:  # only what changed: the form area (result or errors) and the new row
         ctx = {"redeem_form": form, "result": result, "balance": balance, "from_wallet": from_wallet}
         return render(request, "promotions/redeem.html#redeem-swap", ctx, status=status)
-    ctx = panel_context(player=request.user, form=form, from_wallet=from_wallet)
+    ctx = panel_context(request, form=form, from_wallet=from_wallet)
     return render(request, "promotions/redeem.html", ctx, status=status)
 
 

@@ -152,6 +152,7 @@ def test_the_headers_play_block_costs_one_query_and_only_when_read(rf, player, d
         assert ctx["header"].play_block is None
         assert ctx["header"].play_block is None  # cached
     responsible.take_a_break(player=player, days=7)
+    request = rf.get("/")  # the next page: a new request, a new header
     request.user = player
     with django_assert_num_queries(1):
         block = header(request)["header"].play_block
