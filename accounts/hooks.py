@@ -30,6 +30,7 @@ class BalanceSource:
     table: str
     key_column: str
     prefix: str
+    balance_column: str = "balance"
 
 
 # Read by ``accounts.reconcile`` (read only).

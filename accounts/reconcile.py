@@ -68,16 +68,16 @@ def reconcile() -> Report:
             "WHERE NOT EXISTS (SELECT 1 FROM accounts_ledgerentry e WHERE e.transaction_id = t.id) LIMIT 1000"
         )
         report.unbalanced_transactions += [(row[0], Decimal("0")) for row in cur.fetchall()]
-        for label, table, key, prefix in (astuple(source) for source in balance_sources()):
+        for label, table, key, prefix, balance in (astuple(source) for source in balance_sources()):
             cur.execute(
                 f"""
                 WITH sums AS (
                     SELECT account, SUM(amount) AS total FROM accounts_ledgerentry
                     WHERE account LIKE %s GROUP BY account
                 )
-                SELECT s.{key}, s.balance, COALESCE(sums.total, 0)
+                SELECT s.{key}, s.{balance}, COALESCE(sums.total, 0)
                 FROM {table} s LEFT JOIN sums ON sums.account = %s || s.{key}::text
-                WHERE s.balance <> COALESCE(sums.total, 0)
+                WHERE s.{balance} <> COALESCE(sums.total, 0)
                 ORDER BY s.{key} LIMIT 1000
                 """,  # noqa: S608 - table and column names come from the constant above
                 [prefix + "%", prefix],
@@ -93,7 +93,7 @@ def reconcile() -> Report:
                 [prefix + "%", prefix],
             )
             report.orphan_accounts += list(cur.fetchall())
-            cur.execute(f"SELECT count(*), COALESCE(SUM(balance), 0) FROM {table}")  # noqa: S608
+            cur.execute(f"SELECT count(*), COALESCE(SUM({balance}), 0) FROM {table}")  # noqa: S608
             count, total = cur.fetchone()
             report.checked_balances[label] = count
             report.stored_totals[label] = total

@@ -17,6 +17,14 @@ log = logging.getLogger(__name__)
 
 # Game sessions hold money (``session:<id>`` in the ledger): reconcile checks them too.
 SESSION_BALANCES = BalanceSource(label="game session", table="casino_gamesession", key_column="id", prefix="session:")
+# ... and their bonus money apart (``sessionbonus:<id>``, issue 16).
+SESSION_BONUS_BALANCES = BalanceSource(
+    label="game session bonus",
+    table="casino_gamesession",
+    key_column="id",
+    prefix="sessionbonus:",
+    balance_column="bonus_balance",
+)
 
 
 def close_sessions_of_excluded_player(player: User, exclusion: SelfExclusion) -> int:

@@ -12,5 +12,6 @@ class CasinoConfig(AppConfig):
 
         hooks.player_excluded.append(account_hooks.close_sessions_of_excluded_player)
         hooks.balance_sources.append(account_hooks.SESSION_BALANCES)
+        hooks.balance_sources.append(account_hooks.SESSION_BONUS_BALANCES)
         hooks.activity_spans.append(account_hooks.session_spans)
         hooks.wallet_panels.append("casino/partials/_wallet_payouts.html")

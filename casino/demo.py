@@ -117,8 +117,6 @@ DEMO_EVENTS = [
 ]
 
 
-
-
 def create_demo_event(*, index: int = 0, starts_at=None) -> SportEvent:
     """One of ``DEMO_EVENTS`` (for ``seed_demo``); idempotent by name while it is open."""
     spec = DEMO_EVENTS[index % len(DEMO_EVENTS)]

@@ -1,6 +1,7 @@
 """Typed errors of the casino and sportsbook services (the base classes live in ``core.exceptions``)."""
 
 from core.exceptions import DomainError
+from core.money import format_money
 
 
 # --- game sessions ------------------------------------------------------------
@@ -39,6 +40,28 @@ class InsufficientSessionFunds(DomainError):
     default_message = "Not enough money in the machine. Feed it from your account first."
     status_code = 409
     field = "stake"
+
+
+class StakeAboveBonusMaximum(DomainError):
+    """A stake above the maximum stake of the player's active bonus terms (issue 16)."""
+
+    status_code = 409
+    field = "stake"
+
+    def __init__(self, *, limit):
+        self.limit = limit
+        super().__init__(
+            f"Bonus rule: while a bonus is active the maximum stake is {format_money(limit)} per spin. "
+            "Lower the stake, or forfeit the bonus on your wallet page to play without it."
+        )
+
+
+class BonusNotPlayable(DomainError):
+    """Bonus money cannot go into this machine (the game does not count, or no bonus to feed)."""
+
+    status_code = 409
+    field = "amount"
+    default_message = "You have no bonus money to feed into this machine."
 
 
 class GameUnavailable(DomainError):

@@ -190,11 +190,15 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-payouts": {"task": "casino.tasks.sweep_payouts", "schedule": env_int("PAYOUT_SWEEP_SECONDS", 60)},
     "close-idle-sessions": {"task": "casino.tasks.close_idle_sessions", "schedule": 60.0},
     "archive-expired-promotions": {"task": "promotions.tasks.archive_expired_promotions", "schedule": 300.0},
+    "expire-bonus-grants": {"task": "promotions.tasks.expire_bonus_grants", "schedule": 300.0},
 }
 
 # --- Domain settings ---------------------------------------------------------
 MAX_TRANSACTION_AMOUNT = env_decimal("MAX_TRANSACTION_AMOUNT", "100000.00")
 CONFLICT_RETRY_ATTEMPTS = env_int("CONFLICT_RETRY_ATTEMPTS", 10)
+# Bonus wagering at most this multiple of the bonus (issue 16); the regulator's cap, 10, is
+# also the most this setting can give (promotions.services.bonus and the database refuse more).
+BONUS_MAX_WAGERING_MULTIPLE = min(env_int("BONUS_MAX_WAGERING_MULTIPLE", 10), 10)
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 15)
 # The one currency every amount is in, shown with Babel in the players' locale
 # (core.money.format_money, the |money template filter): an ISO 4217 code and a CLDR locale.

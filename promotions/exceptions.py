@@ -54,3 +54,18 @@ class PromotionOverlap(DomainError):
         self.conflicting = list(conflicting)
         self.at = at
         super().__init__(message)
+
+
+# --- bonus money (issue 16) -------------------------------------------------------------
+class InvalidBonusTerms(DomainError):
+    default_message = "Those bonus terms are not allowed."
+
+
+class BonusNotActive(DomainError):
+    default_message = "This bonus has ended."
+    status_code = 409
+
+
+class BonusInPlay(DomainError):
+    default_message = "Your bonus money is in a machine: leave it first."
+    status_code = 409

@@ -75,6 +75,9 @@ class LedgerTransaction(models.Model):
         REDEMPTION = "redemption", "Promotion code reward"
         PROMOTION = "promotion", "Vendor promotion effect"
         ADJUSTMENT = "adjustment", "Staff adjustment"
+        BONUS_GRANT = "bonus_grant", "Bonus funds granted"
+        BONUS_CONVERSION = "bonus_conversion", "Bonus converted to cash"
+        BONUS_END = "bonus_end", "Bonus ended (expired, forfeited, cancelled)"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     idempotency_key = models.CharField(max_length=200, unique=True)
@@ -92,7 +95,8 @@ class LedgerTransaction(models.Model):
 
 class LedgerEntry(models.Model):
     """One leg of a transaction. ``account`` names a ledger account:
-    ``player:<user id>``, ``session:<id>`` or ``system:<name>``. System accounts
+    ``player:<user id>``, ``session:<id>``, ``sessionbonus:<id>``, ``bonus:<grant id>``
+    or ``system:<name>``. System accounts
     keep no stored balance (their balance is a SUM), so they are never hot rows.
     """
 

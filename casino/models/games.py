@@ -36,20 +36,27 @@ class Game(TimeStamped):
 
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=100)
-    vendor = models.ForeignKey(
-        Vendor, null=True, blank=True, on_delete=models.PROTECT, related_name="games"
-    )
+    vendor = models.ForeignKey(Vendor, null=True, blank=True, on_delete=models.PROTECT, related_name="games")
     description = models.TextField(blank=True)
     min_stake = models.DecimalField(**MONEY)
     max_stake = models.DecimalField(**MONEY)
     reels = models.JSONField()
     paytable = models.JSONField()
     is_active = models.BooleanField(default=True)
+    wagering_contribution = models.PositiveSmallIntegerField(
+        "Bonus wagering contribution (%)",
+        default=100,
+        help_text="How much of each stake on this game counts towards a bonus's wagering requirement "
+        "(0-100). 0: the game does not count, and bonus money cannot be fed into it.",
+    )
 
     class Meta:
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(min_stake__gt=0), name="game_min_stake_positive"),
+            models.CheckConstraint(
+                condition=Q(wagering_contribution__lte=100), name="game_wagering_contribution_percent"
+            ),
             models.CheckConstraint(condition=Q(max_stake__gte=F("min_stake")), name="game_stake_range"),
         ]
 
@@ -84,6 +91,23 @@ class GameSession(Versioned, TimeStamped):
     total_won = models.DecimalField(**MONEY, default=Decimal("0.00"), editable=False)
     cashed_out = models.DecimalField(**MONEY, default=Decimal("0.00"), editable=False)
     spin_count = models.PositiveIntegerField(default=0, editable=False)
+    # Bonus money (issue 16) is held apart from cash: ``sessionbonus:<id>`` in the ledger.
+    # It comes from one bonus grant (``bonus_source``, a promotions.BonusGrant id: casino
+    # does not import promotions) and goes back to it on leaving. A spin stakes the cash
+    # first; its win is split between cash and bonus in proportion to the stake's parts.
+    bonus_balance = models.DecimalField(**MONEY, default=Decimal("0.00"), editable=False)
+    bonus_source = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    bonus_fed = models.DecimalField(**MONEY, default=Decimal("0.00"), editable=False)
+    bonus_staked = models.DecimalField(**MONEY, default=Decimal("0.00"), editable=False)
+    bonus_won = models.DecimalField(**MONEY, default=Decimal("0.00"), editable=False)
+    bonus_returned = models.DecimalField(**MONEY, default=Decimal("0.00"), editable=False)
+    # Wagering progress stays here while the session is open (stake x the game's
+    # contribution, every paid spin), so a spin never writes a bonus grant; leaving folds
+    # it into the player's grants, oldest first, in the cash-out's transaction.
+    wagering_contribution = models.DecimalField(max_digits=18, decimal_places=4, default=Decimal("0"), editable=False)
+    # The lowest maximum stake of the player's active bonus grants when the session was
+    # opened or last fed (None: no bonus active then). A spin above it is refused.
+    bonus_max_stake = models.DecimalField(**MONEY, null=True, blank=True, editable=False)
     last_activity_at = models.DateTimeField(db_index=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.CharField(max_length=10, choices=CloseReason.choices, blank=True)
@@ -92,9 +116,8 @@ class GameSession(Versioned, TimeStamped):
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(condition=Q(balance__gte=0), name="session_balance_non_negative"),
-            models.UniqueConstraint(
-                fields=["player"], condition=Q(status="open"), name="one_open_session_per_player"
-            ),
+            models.CheckConstraint(condition=Q(bonus_balance__gte=0), name="session_bonus_balance_non_negative"),
+            models.UniqueConstraint(fields=["player"], condition=Q(status="open"), name="one_open_session_per_player"),
             models.CheckConstraint(
                 condition=Q(status="open", closed_at__isnull=True) | Q(status="closed", closed_at__isnull=False),
                 name="session_closed_at_matches_status",
@@ -116,6 +139,15 @@ class GameSession(Versioned, TimeStamped):
         return f"session:{self.pk}"
 
     @property
+    def bonus_ledger_code(self) -> str:
+        return f"sessionbonus:{self.pk}"
+
+    @property
+    def playable(self) -> Decimal:
+        """Cash and bonus in the machine: what a stake may come from."""
+        return self.balance + self.bonus_balance
+
+    @property
     def net_result(self) -> Decimal:
         """Player's result so far: wins minus stakes."""
         return self.total_won - self.total_staked
@@ -133,6 +165,13 @@ class Spin(TimeStamped):
     stops = models.JSONField(help_text="Reel stop positions")
     symbols = models.JSONField(help_text="Symbols on the payline")
     balance_after = models.DecimalField(**MONEY)
+    bonus_stake = models.DecimalField(
+        **MONEY, default=Decimal("0.00"), help_text="Part of the stake paid from bonus money"
+    )
+    bonus_win = models.DecimalField(
+        **MONEY, default=Decimal("0.00"), help_text="Part of the win (and boost) paid as bonus money"
+    )
+    bonus_balance_after = models.DecimalField(**MONEY, default=Decimal("0.00"))
     free_spin = models.BooleanField(default=False)
 
     class Meta:

@@ -21,10 +21,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts import ledger
-from accounts.models import LedgerTransaction, User
-from accounts.services import check_can_play, gate_sql, move_money, raise_blocked
+from accounts.models import Account, LedgerTransaction, User, ledger_code_for_player
+from accounts.services import apply_to_account, check_can_play, gate_sql, move_money, raise_blocked
 from casino import hooks
 from casino.exceptions import (
+    BonusNotPlayable,
     GameUnavailable,
     InsufficientSessionFunds,
     InvalidStake,
@@ -33,6 +34,7 @@ from casino.exceptions import (
     SessionAlreadyOpen,
     SessionClosed,
     SessionNotFound,
+    StakeAboveBonusMaximum,
 )
 from casino.models import FreeSpinGrant, Game, GameSession, Spin
 from casino.slots import Machine
@@ -57,9 +59,15 @@ def open_session(*, player: User, game: Game) -> GameSession:
         raise GameUnavailable()
     with transaction.atomic():
         check_can_play(player=player)
+        now = timezone.now()
         try:
             with transaction.atomic():
-                session = GameSession.objects.create(player=player, game=game, last_activity_at=timezone.now())
+                session = GameSession.objects.create(
+                    player=player,
+                    game=game,
+                    last_activity_at=now,
+                    bonus_max_stake=_bonus_max_stake(player.pk, now),
+                )
         except IntegrityError as exc:
             raise SessionAlreadyOpen() from exc
         for hook in hooks.session_opened:
@@ -67,7 +75,7 @@ def open_session(*, player: User, game: Game) -> GameSession:
     return session
 
 
-def open_and_feed(*, player: User, game: Game, amount, idempotency_key: str) -> GameSession:
+def open_and_feed(*, player: User, game: Game, amount, idempotency_key: str, use_bonus: bool = False) -> GameSession:
     """Sit the player at ``game`` and feed it ``amount`` in one step, so the first spin has
     money to play (the lobby's Play form). ``amount`` may be empty: the machine opens unfed
     (e.g. to play free spins).
@@ -85,14 +93,20 @@ def open_and_feed(*, player: User, game: Game, amount, idempotency_key: str) -> 
             raise
     if amount:
         try:
-            feed(session=session, amount=amount, idempotency_key=idempotency_key)
+            feed(session=session, amount=amount, idempotency_key=idempotency_key, use_bonus=use_bonus)
         except DomainError as exc:
             raise MachineNotFed(session=session, reason=exc) from exc
     return session
 
 
-def feed(*, session: GameSession, amount, idempotency_key: str) -> LedgerTransaction:
-    """Move ``amount`` from the player's account into the machine (one account debit)."""
+def feed(*, session: GameSession, amount, idempotency_key: str, use_bonus: bool = False) -> LedgerTransaction:
+    """Move ``amount`` from the player's account into the machine (one account debit).
+
+    With ``use_bonus`` the player's cash goes first and bonus money makes up the rest
+    (issue 16): from the grant already in the machine, else the player's oldest active
+    grant. Bonus money is never fed into a game that does not count towards wagering.
+    Cash and bonus move in one ledger transaction; the session keeps them apart.
+    """
     amount = parse_amount(amount, field="Amount to feed")
     key = scoped_key("feed", session.pk, idempotency_key)
 
@@ -101,27 +115,63 @@ def feed(*, session: GameSession, amount, idempotency_key: str) -> LedgerTransac
         current = _reread(session)
         if not current.is_open:
             raise SessionClosed("This game session is closed: open a new one to play.")
+        now = timezone.now()
+        cash, bonus = amount, ZERO
+        if use_bonus:
+            available = Account.objects.filter(user_id=current.player_id).values_list("balance", flat=True).first()
+            cash = min(amount, available or ZERO)
+            bonus = amount - cash
+        draw = None
+        if bonus > 0:
+            if current.game.wagering_contribution == 0:
+                raise BonusNotPlayable(
+                    f"Bonus money cannot be played on {current.game.name}: it does not count towards "
+                    "wagering. Feed cash only, or pick another game."
+                )
+            if not hooks.bonus_draw:
+                raise BonusNotPlayable()
+            draw = hooks.bonus_draw[0](current, bonus, now)
         versioned_update(
             GameSession,
             pk=current.pk,
             version=current.version,
-            balance=current.balance + amount,
+            balance=current.balance + cash,
+            bonus_balance=current.bonus_balance + bonus,
+            bonus_source=draw.grant_id if draw else current.bonus_source,
+            bonus_fed=current.bonus_fed + bonus,
             total_fed=current.total_fed + amount,
-            last_activity_at=timezone.now(),
+            bonus_max_stake=_bonus_max_stake(current.player_id, now),
+            last_activity_at=now,
         )
-        return move_money(
-            player_id=current.player_id,
-            delta=-amount,
-            counterparty=current.ledger_code,
+        if draw is None:
+            return move_money(
+                player_id=current.player_id,
+                delta=-amount,
+                counterparty=current.ledger_code,
+                kind=LedgerTransaction.Kind.FEED,
+                idempotency_key=key,
+                reference=current.ledger_code,
+                description=f"Fed {current.game.name}",
+            )
+        if cash > 0:
+            apply_to_account(player_id=current.player_id, delta=-cash)
+        return ledger.post(
             kind=LedgerTransaction.Kind.FEED,
             idempotency_key=key,
+            entries=[
+                (ledger_code_for_player(current.player_id), -cash),
+                (current.ledger_code, cash),
+                (draw.ledger_code, -bonus),
+                (current.bonus_ledger_code, bonus),
+            ],
             reference=current.ledger_code,
-            description=f"Fed {current.game.name}",
+            description=f"Fed {current.game.name} ({bonus} bonus)",
         )
 
-    return idempotent(
-        find=lambda: ledger.find(key), attempt=attempt, same=lambda tx: ledger.moved(tx, session.ledger_code) == amount
-    )
+    def same(tx: LedgerTransaction) -> bool:
+        return ledger.moved(tx, session.ledger_code) + ledger.moved(tx, f"sessionbonus:{session.pk}") == amount
+
+    return idempotent(find=lambda: ledger.find(key), attempt=attempt, same=same)
 
 
 def spin(*, session: GameSession, stake=None, idempotency_key: str, free_spin: bool = False) -> Spin:
@@ -152,16 +202,24 @@ def spin(*, session: GameSession, stake=None, idempotency_key: str, free_spin: b
             played = grant.stake
             paid = Decimal("0.00")
         else:
-            _check_stake(game=current.game, stake=stake, balance=current.balance)
+            _check_stake(session=current, stake=stake)
             played = paid = stake
         outcome = Machine.for_game(current.game).spin()
         win = outcome.win_for(played)
         boost = _boost(game=current.game, win=win, at=now)
-        balance = current.balance - paid + win + boost
+        # Cash is staked first; the win (and boost) is split like the stake (issue 16).
+        from_bonus = max(paid - current.balance, ZERO)
+        win_bonus = _bonus_share(win + boost, part=from_bonus, whole=paid)
+        balance = current.balance - (paid - from_bonus) + (win + boost - win_bonus)
+        bonus_balance = current.bonus_balance - from_bonus + win_bonus
         after = {
             "balance": balance,
+            "bonus_balance": bonus_balance,
             "total_staked": current.total_staked + paid,
             "total_won": current.total_won + win + boost,
+            "bonus_staked": current.bonus_staked + from_bonus,
+            "bonus_won": current.bonus_won + win_bonus,
+            "wagering_contribution": current.wagering_contribution + paid * current.game.wagering_contribution / 100,
             "spin_count": current.spin_count + 1,
             "last_activity_at": now,
         }
@@ -177,6 +235,9 @@ def spin(*, session: GameSession, stake=None, idempotency_key: str, free_spin: b
                     stops=list(outcome.stops),
                     symbols=list(outcome.symbols),
                     balance_after=balance,
+                    bonus_stake=from_bonus,
+                    bonus_win=win_bonus,
+                    bonus_balance_after=bonus_balance,
                     free_spin=free_spin,
                 )
         except IntegrityError as exc:  # the same key committed by a concurrent click: retry finds it
@@ -218,7 +279,7 @@ def leave(
             if idle_before is not None and current.last_activity_at >= idle_before:
                 return current
             now = timezone.now()
-            amount = current.balance
+            amount, bonus = current.balance, current.bonus_balance
             versioned_update(
                 GameSession,
                 pk=current.pk,
@@ -228,8 +289,25 @@ def leave(
                 close_reason=reason,
                 balance=Decimal("0.00"),
                 cashed_out=amount,
+                bonus_balance=Decimal("0.00"),
+                bonus_returned=bonus,
             )
-            if amount > 0:
+            if bonus > 0:  # each part to its own account, in one ledger transaction
+                if amount > 0:
+                    apply_to_account(player_id=current.player_id, delta=amount)
+                ledger.post(
+                    kind=LedgerTransaction.Kind.CASH_OUT,
+                    idempotency_key=f"cashout:{current.pk}",
+                    entries=[
+                        (current.ledger_code, -amount),
+                        (ledger_code_for_player(current.player_id), amount),
+                        (current.bonus_ledger_code, -bonus),
+                        (hooks.bonus_return[0](current, bonus, now), bonus),
+                    ],
+                    reference=current.ledger_code,
+                    description=f"Cash-out from {current.game.name} ({bonus} bonus back)",
+                )
+            elif amount > 0:
                 move_money(
                     player_id=current.player_id,
                     delta=amount,
@@ -247,6 +325,7 @@ def leave(
                     target=closed.ledger_code,
                     player=closed.player_id,
                     cashed_out=str(amount),
+                    bonus_returned=str(bonus),
                     reason=reason,
                 )
             for hook in hooks.session_closed:
@@ -324,7 +403,7 @@ _SESSION_FIELDS = list(GameSession._meta.concrete_fields)
 _GAME_FIELDS = [
     f.attname
     for f in Game._meta.concrete_fields
-    if f.attname in {"id", "updated_at", "name", "min_stake", "max_stake", "vendor_id"}
+    if f.attname in {"id", "updated_at", "name", "min_stake", "max_stake", "vendor_id", "wagering_contribution"}
 ]
 _GATE_JOIN, _GATE_BLOCKED, _GATE_LOCK = gate_sql("s.player_id")
 _SPIN_READ = f"""
@@ -357,13 +436,32 @@ def _reread(session: GameSession) -> GameSession:
     return GameSession.objects.select_related("game").get(pk=session.pk)
 
 
-def _check_stake(*, game: Game, stake: Decimal, balance: Decimal) -> None:
+def _check_stake(*, session: GameSession, stake: Decimal) -> None:
+    game = session.game
     if not game.min_stake <= stake <= game.max_stake:
         raise InvalidStake(f"The stake on {game.name} must be between {game.min_stake} and {game.max_stake}.")
-    if stake > balance:
+    if session.bonus_max_stake is not None and stake > session.bonus_max_stake:
+        raise StakeAboveBonusMaximum(limit=session.bonus_max_stake)
+    if stake > session.playable:
         raise InsufficientSessionFunds(
-            f"Not enough money in the machine for a {stake} stake (it holds {balance}). Feed it first."
+            f"Not enough money in the machine for a {stake} stake (it holds {session.playable}). Feed it first."
         )
+
+
+def _bonus_share(amount: Decimal, *, part: Decimal, whole: Decimal) -> Decimal:
+    """The bonus part of ``amount`` when ``part`` of ``whole`` was staked from bonus money.
+    Rounded down to the cent: a rounding cent goes to the player's cash."""
+    if amount <= 0 or part <= 0:
+        return ZERO
+    if part >= whole:
+        return amount
+    return (amount * part / whole).quantize(CENT, rounding=ROUND_DOWN)
+
+
+def _bonus_max_stake(player_id: int, at: datetime) -> Decimal | None:
+    """The maximum stake the player's active bonus terms allow now (None: no bonus active)."""
+    limits = [limit for hook in hooks.bonus_max_stake if (limit := hook(player_id, at)) is not None]
+    return min(limits) if limits else None
 
 
 def _take_free_spin(*, player_id: int, game_id: int, at: datetime) -> FreeSpinGrant:
@@ -393,15 +491,17 @@ def _post_spin(*, session: GameSession, spin: Spin, paid: Decimal) -> None:
     """The spin's ledger transaction: stake to the house, win from the house
     (from the promotions pot on a free spin), boost from the promotions pot.
     Legs are kept separate so the statement shows stake and win."""
-    code = session.ledger_code
+    code, bonus_code = session.ledger_code, session.bonus_ledger_code
     win_source = ledger.SYSTEM_PROMOTIONS if spin.free_spin else ledger.SYSTEM_HOUSE
+    win_cash = spin.win + spin.boost - spin.bonus_win
     entries = [
-        (code, -paid),
+        (code, -(paid - spin.bonus_stake)),
+        (bonus_code, -spin.bonus_stake),
         (ledger.SYSTEM_HOUSE, paid),
         (win_source, -spin.win),
-        (code, spin.win),
         (ledger.SYSTEM_PROMOTIONS, -spin.boost),
-        (code, spin.boost),
+        (code, win_cash),
+        (bonus_code, spin.bonus_win),
     ]
     if all(amount == 0 for _, amount in entries):
         return  # a losing free spin moves no money; the Spin row records it

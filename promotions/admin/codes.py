@@ -75,9 +75,7 @@ class CampaignFilter(admin.SimpleListFilter):
     SHOWN = 100
 
     def lookups(self, request, model_admin):
-        names = (
-            PromotionCode.objects.order_by("campaign").values_list("campaign", flat=True).distinct()[: self.SHOWN]
-        )
+        names = PromotionCode.objects.order_by("campaign").values_list("campaign", flat=True).distinct()[: self.SHOWN]
         return [(name or self.NONE, name or "(no campaign)") for name in names]
 
     def queryset(self, request, queryset):

@@ -19,6 +19,10 @@ class PromotionCode(Versioned, TimeStamped):
         BONUS = "bonus", "Bonus money"
         FREE_SPINS = "free_spins", "Free spins"
 
+    class PaysAs(models.TextChoices):
+        CASH = "cash", "Cash (withdrawable at once)"
+        BONUS = "bonus", "Bonus funds (with wagering terms)"
+
     class LimitPolicy(models.TextChoices):
         UNLIMITED = "unlimited", "Unlimited"
         STRICT = "strict", "Strict (never over the limit)"
@@ -33,6 +37,19 @@ class PromotionCode(Versioned, TimeStamped):
     )
     free_spins_count = models.PositiveIntegerField(null=True, blank=True)
     free_spin_stake = models.DecimalField(**MONEY, null=True, blank=True)
+    # How a bonus-money reward is paid (issue 16). Bonus funds come with the terms below,
+    # shown to the player before redeeming; cash codes leave them empty.
+    pays_as = models.CharField("Pays as", max_length=5, choices=PaysAs.choices, default=PaysAs.CASH)
+    wagering_multiple = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Wagering required = this x the bonus (1 to 10)"
+    )
+    bonus_max_stake = models.DecimalField("Maximum stake while wagering", **MONEY, null=True, blank=True)
+    bonus_valid_days = models.PositiveSmallIntegerField(
+        "Bonus valid for (days)", null=True, blank=True, help_text="From the redemption until the bonus expires"
+    )
+    bonus_conversion_cap = models.DecimalField(
+        "Conversion cap", **MONEY, null=True, blank=True, help_text="Most cash the bonus can become (empty: no cap)"
+    )
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     limit_policy = models.CharField(max_length=10, choices=LimitPolicy.choices, default=LimitPolicy.UNLIMITED)
@@ -62,6 +79,17 @@ class PromotionCode(Versioned, TimeStamped):
                 ),
                 name="promotion_code_reward_complete",
             ),
+            models.CheckConstraint(
+                condition=Q(pays_as="cash")
+                | (
+                    Q(pays_as="bonus", reward_kind="bonus")
+                    & Q(wagering_multiple__gte=1, wagering_multiple__lte=10)
+                    & Q(bonus_max_stake__gt=0)
+                    & Q(bonus_valid_days__gte=1)
+                    & (Q(bonus_conversion_cap__isnull=True) | Q(bonus_conversion_cap__gt=0))
+                ),
+                name="promotion_code_bonus_terms_complete",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -75,8 +103,21 @@ class PromotionCode(Versioned, TimeStamped):
     def describe_reward(self, amount: Callable[[Decimal], str]) -> str:
         """The reward in words, each amount written by ``amount`` (players see ``format_money``)."""
         if self.reward_kind == self.RewardKind.BONUS:
+            if self.pays_as == self.PaysAs.BONUS:
+                return f"{amount(self.bonus_amount)} bonus funds ({self.describe_terms(amount)})"
             return f"{amount(self.bonus_amount)} bonus"
         return f"{self.free_spins_count} free spins of {amount(self.free_spin_stake)} on {self.free_spins_game}"
+
+    def describe_terms(self, amount: Callable[[Decimal], str]) -> str:
+        """The bonus terms in one line, shown up front (before redeeming)."""
+        terms = [
+            f"wager {self.wagering_multiple}x",
+            f"max stake {amount(self.bonus_max_stake)}",
+            f"{self.bonus_valid_days} days",
+        ]
+        if self.bonus_conversion_cap:
+            terms.append(f"converts to at most {amount(self.bonus_conversion_cap)}")
+        return ", ".join(terms)
 
 
 class Redemption(TimeStamped):

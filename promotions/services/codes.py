@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
@@ -36,6 +36,7 @@ from core.money import parse_amount
 from core.versioning import retry_on_conflict, versioned_update
 from promotions.exceptions import AlreadyRedeemed, CodeNotActive, InvalidCode, LimitReached, UnknownCode
 from promotions.models import LimitToken, PromotionCode, Redemption
+from promotions.services.bonus import grant_bonus, validate_bonus_terms
 
 CODE_MAX_LENGTH = 40
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]*$")
@@ -85,7 +86,13 @@ SPEC_FIELDS = (
     "free_spins_game",
     "free_spins_count",
     "free_spin_stake",
+    "pays_as",
+    "wagering_multiple",
+    "bonus_max_stake",
+    "bonus_valid_days",
+    "bonus_conversion_cap",
 )
+BONUS_MAX_VALID_DAYS = 365
 
 
 def _spec_of(values: dict) -> dict:
@@ -103,6 +110,11 @@ def validate_code_spec(
     free_spins_game=None,
     free_spins_count=None,
     free_spin_stake=None,
+    pays_as=PromotionCode.PaysAs.CASH,
+    wagering_multiple=None,
+    bonus_max_stake=None,
+    bonus_valid_days=None,
+    bonus_conversion_cap=None,
 ) -> dict:
     """Check a code's reward, window and limit; raise ``InvalidCode`` saying what is wrong.
 
@@ -165,6 +177,34 @@ def validate_code_spec(
         if min_stake is not None and not min_stake <= free_spin_stake <= max_stake:
             raise InvalidCode(f"The stake per free spin must be between {min_stake} and {max_stake} on this game.")
         bonus_amount = None
+
+    pays_as = pays_as or PromotionCode.PaysAs.CASH
+    if pays_as not in PromotionCode.PaysAs.values:
+        raise InvalidCode(f"Unknown way to pay {pays_as!r}.")
+    if pays_as == PromotionCode.PaysAs.BONUS:
+        if reward_kind != Reward.BONUS:
+            raise InvalidCode("Only a bonus-money reward can be paid as bonus funds.")
+        if wagering_multiple in (None, "") or bonus_max_stake in (None, "") or bonus_valid_days in (None, ""):
+            raise InvalidCode("Bonus funds need their terms: a wagering multiple, a maximum stake and a validity.")
+        try:
+            wagering_multiple, bonus_max_stake, bonus_conversion_cap = validate_bonus_terms(
+                wagering_multiple=wagering_multiple, max_stake=bonus_max_stake, conversion_cap=bonus_conversion_cap
+            )
+        except DomainError as exc:
+            raise InvalidCode(exc.message) from exc
+        if (
+            isinstance(bonus_valid_days, bool)
+            or not isinstance(bonus_valid_days, int)
+            or not 1 <= bonus_valid_days <= BONUS_MAX_VALID_DAYS
+        ):
+            raise InvalidCode(f"A bonus is valid for 1 to {BONUS_MAX_VALID_DAYS} days.")
+    else:
+        if any(
+            value not in (None, "")
+            for value in (wagering_multiple, bonus_max_stake, bonus_valid_days, bonus_conversion_cap)
+        ):
+            raise InvalidCode("A cash reward has no bonus terms: leave them empty or pay as bonus funds.")
+        wagering_multiple = bonus_max_stake = bonus_valid_days = bonus_conversion_cap = None
     return _spec_of(locals())
 
 
@@ -223,6 +263,11 @@ def issue_code(
     free_spin_stake=None,
     campaign: str = "",
     created_by: User | None = None,
+    pays_as: str = PromotionCode.PaysAs.CASH,
+    wagering_multiple: int | None = None,
+    bonus_max_stake=None,
+    bonus_valid_days: int | None = None,
+    bonus_conversion_cap=None,
 ) -> PromotionCode:
     """Issue one code. The code is normalised (trimmed, upper-case, no spaces); a
     ``strict`` code gets one limit token per unit of its limit."""
@@ -370,7 +415,18 @@ def _insert_redemption(*, promo: PromotionCode, player: User) -> Redemption:
 def _grant_reward(*, promo: PromotionCode, redemption: Redemption, player: User) -> None:
     """Give the reward inside the redemption's transaction."""
     key = reward_key(code=promo.code, player_id=player.pk)
-    if promo.reward_kind == Reward.BONUS:
+    if promo.reward_kind == Reward.BONUS and promo.pays_as == PromotionCode.PaysAs.BONUS:
+        grant_bonus(
+            player=player,
+            amount=promo.bonus_amount,
+            wagering_multiple=promo.wagering_multiple,
+            expires_at=timezone.now() + timedelta(days=promo.bonus_valid_days),
+            max_stake=promo.bonus_max_stake,
+            conversion_cap=promo.bonus_conversion_cap,
+            source_key=key,
+            source=f"Promotion code {promo.code}",
+        )
+    elif promo.reward_kind == Reward.BONUS:
         amount = promo.bonus_amount
         move_money(
             player_id=player.pk,

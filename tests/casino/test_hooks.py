@@ -18,6 +18,7 @@ def test_the_casino_acts_inside_accounts_through_its_hooks():
     assert casino_account_hooks.session_spans in account_hooks.activity_spans
     assert account_hooks.wallet_panels == [
         "casino/partials/_wallet_payouts.html",
+        "promotions/partials/_wallet_bonus.html",
         "promotions/partials/_wallet_redemptions.html",
     ]
 
