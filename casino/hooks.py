@@ -44,6 +44,9 @@ class BonusDraw:
 # active bonus grants at that instant (None: no bonus active). The session keeps it,
 # and its spins above it are refused.
 bonus_max_stake: list[Callable[[int, datetime], Decimal | None]] = []
+# Run before ``feed``'s transaction when the player asks to feed bonus money too (each in
+# its own transaction): end the player's grants past their expiry (lazy expiry).
+bonus_expire_due: list[Callable[[int, datetime], None]] = []
 # Run inside ``feed``'s transaction when the player feeds bonus money too: take
 # ``amount`` from a grant of the player's (versioned write on the grant), raising a
 # ``DomainError`` if there is not enough. ``session.bonus_source`` (if set) is the grant

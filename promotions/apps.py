@@ -15,6 +15,7 @@ class PromotionsConfig(AppConfig):
         # Bonus money (issue 16): the session's bonus part comes from and goes back to a grant;
         # leaving folds the session's wagering into the grants (in the cash-out's transaction).
         casino_hooks.bonus_max_stake.append(bonus.max_stake_for)
+        casino_hooks.bonus_expire_due.append(bonus.expire_due)
         casino_hooks.bonus_draw.append(bonus.draw_bonus)
         casino_hooks.bonus_return.append(bonus.return_bonus)
         casino_hooks.session_closed.append(bonus.fold_session)

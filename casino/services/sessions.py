@@ -109,6 +109,10 @@ def feed(*, session: GameSession, amount, idempotency_key: str, use_bonus: bool 
     """
     amount = parse_amount(amount, field="Amount to feed")
     key = scoped_key("feed", session.pk, idempotency_key)
+    if use_bonus:
+        player_id = session.player_id or GameSession.objects.values_list("player_id", flat=True).get(pk=session.pk)
+        for hook in hooks.bonus_expire_due:
+            hook(player_id, timezone.now())
 
     def attempt() -> LedgerTransaction:
         check_can_play(player=User(pk=session.player_id))  # no query for the user row

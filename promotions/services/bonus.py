@@ -145,6 +145,12 @@ def grant_bonus(
 
 
 # --- the casino's hook points ------------------------------------------------------------------
+def expire_due(player_id: int, at: datetime) -> None:
+    """``casino.hooks.bonus_expire_due``: before a feed with bonus, expire the player's grants
+    past their expiry in their own transactions, so a refused feed does not undo the expiry."""
+    expire_bonus_grants(now=at, player_id=player_id)
+
+
 def max_stake_for(player_id: int, at: datetime) -> Decimal | None:
     """``casino.hooks.bonus_max_stake``: the lowest maximum stake of the player's active,
     unexpired grants (None: no bonus active)."""
@@ -191,9 +197,11 @@ def return_bonus(session: GameSession, amount: Decimal, at: datetime) -> str:
     Back to its grant if the grant is still active; if it ended meanwhile (expired,
     forfeited, cancelled), to the promotions pot, counted on the grant as returned.
     """
-    grant = BonusGrant.objects.get(pk=session.bonus_source)
+    # Locked until the leave commits: ``fold_session`` (same transaction, right after) credits
+    # ``balance`` in the one versioned write a leave makes on the grant, and no expiry, forfeit
+    # or cancel may end the grant in between (theirs wait, then see the new version and re-read).
+    grant = BonusGrant.objects.select_for_update().get(pk=session.bonus_source)
     if grant.is_active:
-        versioned_update(BonusGrant, pk=grant.pk, version=grant.version, balance=grant.balance + amount)
         return grant.ledger_code
     versioned_update(BonusGrant, pk=grant.pk, version=grant.version, returned=grant.returned + amount)
     return ledger.SYSTEM_PROMOTIONS
@@ -202,14 +210,17 @@ def return_bonus(session: GameSession, amount: Decimal, at: datetime) -> str:
 def fold_session(session: GameSession) -> None:
     """``casino.hooks.session_closed``: fold the session's wagering into the player's grants.
 
-    Runs in the cash-out's transaction, after the bonus part went back to its grant.
-    Oldest grant first: each takes what it still needs of the session's contribution;
+    Runs in the cash-out's transaction, which posted the session's bonus part back to its
+    grant's account: the grant's balance takes it here, in the one write a leave makes on
+    each grant it changes. Oldest grant first: each takes what it still needs of the session's contribution;
     a grant whose requirement is met converts; one past its expiry expires; one whose
     money is all lost (balance 0, none in a machine: the session just closed) is spent.
     """
     at = session.closed_at or timezone.now()
     left = session.wagering_contribution
     for grant in _active_grants(session.player_id):
+        if grant.pk == session.bonus_source:
+            grant.balance += session.bonus_returned  # posted to its account by the cash-out
         if grant.expires_at <= at:
             _end(grant, status=Status.EXPIRED, at=at, reason="expired")
             continue
@@ -221,8 +232,8 @@ def fold_session(session: GameSession) -> None:
             _convert(grant, wagering_done=done, at=at)
         elif grant.balance == 0:
             _end(grant, status=Status.SPENT, at=at, reason="the bonus money was lost in play", wagering_done=done)
-        elif done != grant.wagering_done:
-            versioned_update(BonusGrant, pk=grant.pk, version=grant.version, wagering_done=done)
+        elif done != grant.wagering_done or (grant.pk == session.bonus_source and session.bonus_returned):
+            versioned_update(BonusGrant, pk=grant.pk, version=grant.version, wagering_done=done, balance=grant.balance)
 
 
 # --- ending a grant ------------------------------------------------------------------------
@@ -286,12 +297,15 @@ def cancel_bonus(*, grant: BonusGrant, actor: User, reason: str) -> BonusGrant:
     return retry_on_conflict(attempt)
 
 
-def expire_bonus_grants(*, now: datetime | None = None) -> int:
-    """Beat: end every active grant past its expiry (each in its own transaction).
-    A grant a concurrent leave or forfeit ended first is skipped. Returns how many expired."""
+def expire_bonus_grants(*, now: datetime | None = None, player_id: int | None = None) -> int:
+    """Beat: end every active grant past its expiry (each in its own transaction), or only
+    ``player_id``'s. A grant a concurrent leave or forfeit ended first is skipped. Returns
+    how many expired."""
     now = now or timezone.now()
     expired = 0
     due = BonusGrant.objects.filter(status=Status.ACTIVE, expires_at__lte=now).order_by("id")
+    if player_id is not None:
+        due = due.filter(player_id=player_id)
     for grant_id in due.values_list("id", flat=True):
 
         def attempt(grant_id=grant_id) -> bool:
