@@ -69,3 +69,11 @@ class BonusNotActive(DomainError):
 class BonusInPlay(DomainError):
     default_message = "Your bonus money is in a machine: leave it first."
     status_code = 409
+
+
+class BonusChanged(DomainError):
+    default_message = (
+        "This bonus changed since you looked (play or a machine's money came back): "
+        "check what you would lose and confirm again."
+    )
+    status_code = 409

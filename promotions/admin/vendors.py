@@ -28,6 +28,14 @@ from core.money import format_money
 from promotions import selectors, services
 from promotions.forms.vendors import VendorPromotionForm, VendorPromotionFormSet
 from promotions.models import PromotionHistory, VendorPromotion
+from promotions.services.vendors import BONUS_TERMS
+
+BONUS_TERMS_TITLE = "Bonus terms (cashback only)"
+BONUS_TERMS_HELP = (
+    "Cashback pays cash unless set to bonus funds: then a wagering multiple (at most 10x), a maximum "
+    "stake while wagering and a validity in days are needed; a conversion cap is optional. "
+    "Free spins and win boosts always pay cash."
+)
 
 
 class _NotSaved(DomainError):
@@ -39,7 +47,16 @@ class VendorPromotionInline(LabelledWidgetsMixin, BoundedInlineMixin, admin.Tabu
     model = VendorPromotion
     form = VendorPromotionForm
     formset = VendorPromotionFormSet
-    fields = ("kind", "starts_at", "ends_at", "free_spins_count", "free_spin_stake", "percent", "state")
+    # One column per field, but the bonus terms share one cell, grouped under their own
+    # heading (the template renders a named fieldset as a <fieldset> in one column).
+    fieldsets = (
+        (None, {"fields": ("kind", "starts_at", "ends_at", "free_spins_count", "free_spin_stake", "percent", "state")}),
+        (BONUS_TERMS_TITLE, {"fields": BONUS_TERMS, "description": BONUS_TERMS_HELP}),
+    )
+    template = "admin/casino/vendor/promotions_inline.html"
+    bonus_terms = BONUS_TERMS
+    bonus_terms_title = BONUS_TERMS_TITLE
+    bonus_terms_help = BONUS_TERMS_HELP
     readonly_fields = ("state",)
     extra = 1
     verbose_name = "active or future promotion"
@@ -204,6 +221,7 @@ class PromotionHistoryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "free_spins_count",
         "free_spin_stake",
         "percent",
+        *BONUS_TERMS,
         "promotion_created_at",
         "archived_at",
         "created_at",
@@ -214,4 +232,6 @@ class PromotionHistoryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def parameters(self, obj):
         if obj.kind == "free_spins":
             return f"{obj.free_spins_count} × {format_money(obj.free_spin_stake)}"
+        if obj.pays_bonus:
+            return f"{obj.percent}% as bonus funds ({obj.describe_terms(format_money)})"
         return f"{obj.percent}%"

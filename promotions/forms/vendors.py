@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from core.exceptions import DomainError
 from promotions.models import PromotionHistory, VendorPromotion
-from promotions.models.vendors import PromotionKind
+from promotions.models.vendors import PaysAs, PromotionKind
 from promotions.services.vendors import (
+    BONUS_TERMS,
     PARAMS_BY_KIND,
     PAST_GRACE,
     Window,
@@ -24,7 +25,7 @@ from promotions.services.vendors import (
     validate_window,
 )
 
-PARAM_FIELDS = ("free_spins_count", "free_spin_stake", "percent")
+PARAM_FIELDS = ("free_spins_count", "free_spin_stake", "percent", *BONUS_TERMS)
 WINDOW_FIELDS = ("starts_at", "ends_at")
 
 
@@ -45,9 +46,20 @@ class VendorPromotionForm(forms.ModelForm):
     """One promotion row. A promotion's type is fixed once created; the
     parameters that do not apply to the type are ignored (and must be empty)."""
 
+    # Not posted (an older client, a test) is "cash" and no change: cash stays cash.
+    pays_as = forms.TypedChoiceField(
+        label="Pays as",
+        choices=PaysAs.choices,
+        coerce=str,
+        empty_value=PaysAs.CASH,
+        required=False,
+        initial=PaysAs.CASH,
+        help_text=VendorPromotion._meta.get_field("pays_as").help_text,
+    )
+
     class Meta:
         model = VendorPromotion
-        fields = ("kind", "starts_at", "ends_at", "free_spins_count", "free_spin_stake", "percent")
+        fields = ("kind", "starts_at", "ends_at", "free_spins_count", "free_spin_stake", "percent", *BONUS_TERMS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -83,9 +83,10 @@ class PromotionCode(Versioned, TimeStamped):
                 condition=Q(pays_as="cash")
                 | (
                     Q(pays_as="bonus", reward_kind="bonus")
-                    & Q(wagering_multiple__gte=1, wagering_multiple__lte=10)
-                    & Q(bonus_max_stake__gt=0)
-                    & Q(bonus_valid_days__gte=1)
+                    # isnull=False: a CHECK lets NULL through (NULL >= 1 is NULL, not false)
+                    & Q(wagering_multiple__isnull=False, wagering_multiple__gte=1, wagering_multiple__lte=10)
+                    & Q(bonus_max_stake__isnull=False, bonus_max_stake__gt=0)
+                    & Q(bonus_valid_days__isnull=False, bonus_valid_days__gte=1)
                     & (Q(bonus_conversion_cap__isnull=True) | Q(bonus_conversion_cap__gt=0))
                 ),
                 name="promotion_code_bonus_terms_complete",

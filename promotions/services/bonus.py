@@ -44,7 +44,7 @@ from core.audit import audit
 from core.exceptions import DomainError, InvalidAmount
 from core.money import ZERO, format_money, parse_amount
 from core.versioning import retry_on_conflict, versioned_update
-from promotions.exceptions import BonusInPlay, BonusNotActive, InvalidBonusTerms
+from promotions.exceptions import BonusChanged, BonusInPlay, BonusNotActive, InvalidBonusTerms
 from promotions.models import BonusGrant
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ Status = BonusGrant.Status
 # The regulator's cap (UK, from 19 January 2026): wagering at most 10x the bonus. The
 # setting may lower it, never raise it (the database refuses more than 10 as well).
 HARD_MAX_WAGERING_MULTIPLE = 10
+BONUS_MAX_VALID_DAYS = 365  # the longest validity a promotion may give its bonus funds
 
 
 def max_wagering_multiple() -> int:
@@ -104,6 +105,8 @@ def grant_bonus(
     grant. Runs inside the caller's transaction when there is one (a redemption, a
     cashback), else in its own. The money comes from ``system:promotions``.
     """
+    if existing := BonusGrant.objects.filter(source_key=source_key).first():
+        return existing  # a replay returns the first grant, even once its terms would be refused now
     amount = parse_amount(amount, field="Bonus amount")
     wagering_multiple, max_stake, conversion_cap = validate_bonus_terms(
         wagering_multiple=wagering_multiple, max_stake=max_stake, conversion_cap=conversion_cap
@@ -114,8 +117,6 @@ def grant_bonus(
         raise InvalidBonusTerms("A bonus must expire in the future.", field="expires_at")
     if not source_key or len(source_key) > 200:
         raise ValueError("grant_bonus needs a source_key of at most 200 characters")
-    if existing := BonusGrant.objects.filter(source_key=source_key).first():
-        return existing
     try:
         with transaction.atomic():
             grant = BonusGrant.objects.create(
@@ -237,11 +238,13 @@ def fold_session(session: GameSession) -> None:
 
 
 # --- ending a grant ------------------------------------------------------------------------
-def forfeit_bonus(*, grant: BonusGrant, actor: User | None = None) -> BonusGrant:
+def forfeit_bonus(*, grant: BonusGrant, actor: User | None = None, expected_version: int | None = None) -> BonusGrant:
     """The player gives the bonus up (stable name): its remaining bonus money goes back to
     the promotions pot; the player's cash is untouched. Refused while the grant's money is
     in an open machine (``BonusInPlay``: leave it first), so what the preview showed is
-    exactly what is lost. ``actor`` (staff acting for the player) is audited."""
+    exactly what is lost. ``actor`` (staff acting for the player) is audited.
+    ``expected_version``: the grant's version the player's preview showed; if the grant has
+    changed since (play folded in, money came back), ``BonusChanged`` and nothing moves."""
 
     def attempt() -> BonusGrant:
         with transaction.atomic():
@@ -249,6 +252,8 @@ def forfeit_bonus(*, grant: BonusGrant, actor: User | None = None) -> BonusGrant
             now = timezone.now()
             if _check_can_end(current, now=now):
                 return _end(current, status=Status.EXPIRED, at=now, reason="expired")
+            if expected_version is not None and current.version != expected_version:
+                raise BonusChanged()
             in_play = _in_play(current)
             if in_play is not None:
                 raise BonusInPlay(

@@ -36,7 +36,7 @@ from core.money import parse_amount
 from core.versioning import retry_on_conflict, versioned_update
 from promotions.exceptions import AlreadyRedeemed, CodeNotActive, InvalidCode, LimitReached, UnknownCode
 from promotions.models import LimitToken, PromotionCode, Redemption
-from promotions.services.bonus import grant_bonus, validate_bonus_terms
+from promotions.services.bonus import BONUS_MAX_VALID_DAYS, grant_bonus, validate_bonus_terms
 
 CODE_MAX_LENGTH = 40
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]*$")
@@ -92,7 +92,6 @@ SPEC_FIELDS = (
     "bonus_valid_days",
     "bonus_conversion_cap",
 )
-BONUS_MAX_VALID_DAYS = 365
 
 
 def _spec_of(values: dict) -> dict:

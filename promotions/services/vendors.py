@@ -29,12 +29,13 @@ from django.utils import timezone
 
 from casino.models import Game, Vendor
 from core.audit import audit
-from core.exceptions import InvalidAmount
-from core.money import parse_amount
+from core.exceptions import DomainError, InvalidAmount
+from core.money import format_money, parse_amount
 from core.versioning import retry_on_conflict, versioned_update
 from promotions.exceptions import InvalidPromotion, PromotionOverlap
 from promotions.models import PromotionHistory, VendorPromotion
-from promotions.models.vendors import PromotionKind
+from promotions.models.vendors import PaysAs, PromotionKind
+from promotions.services.bonus import BONUS_MAX_VALID_DAYS, validate_bonus_terms
 
 MAX_ACTIVE = 2
 # A start a few minutes in the past is accepted (a form filled in "now"); older
@@ -42,12 +43,20 @@ MAX_ACTIVE = 2
 PAST_GRACE = timedelta(minutes=10)
 MAX_FREE_SPINS = 1000
 MAX_FREE_SPIN_STAKE = Decimal("100.00")
+# How cashback is paid (issue 16): cash, or bonus funds with these terms. Only cashback pays
+# money; free spins and win boosts always pay cash, so the terms are cashback's parameters.
+BONUS_TERMS = ("pays_as", "wagering_multiple", "bonus_max_stake", "bonus_valid_days", "bonus_conversion_cap")
+# The same bound as a promotion code's bonus (codes and vendor promotions are independent
+# sub-domains: neither imports the other).
 PARAMS_BY_KIND = {
     PromotionKind.FREE_SPINS: ("free_spins_count", "free_spin_stake"),
     PromotionKind.WIN_BOOST: ("percent",),
-    PromotionKind.CASHBACK: ("percent",),
+    PromotionKind.CASHBACK: ("percent", *BONUS_TERMS),
 }
-ALL_PARAMS = ("free_spins_count", "free_spin_stake", "percent")
+ALL_PARAMS = ("free_spins_count", "free_spin_stake", "percent", *BONUS_TERMS)
+# validate_bonus_terms names its fields after grant_bonus's arguments.
+_TERM_FIELDS = {"wagering_multiple": "wagering_multiple", "max_stake": "bonus_max_stake",
+                "conversion_cap": "bonus_conversion_cap"}  # fmt: skip
 
 
 # --- describing promotions in messages ---------------------------------------
@@ -56,8 +65,12 @@ def _fmt(at: datetime, *, year: bool = True) -> str:
 
 
 def describe(promo) -> str:
-    """'Free spins 2026-12-01 10:00 – 12-03 10:00' (local time)."""
+    """'Free spins 2026-12-01 10:00 – 12-03 10:00' (local time); a cashback paid as bonus
+    funds says so with its terms: 'Cashback as bonus funds (wager 5x, max stake €2.00,
+    7 days) 2026-12-01 10:00 – 12-03 10:00'."""
     label = PromotionKind(promo.kind).label
+    if getattr(promo, "pays_as", PaysAs.CASH) == PaysAs.BONUS:
+        label = f"{label} as bonus funds ({promo.describe_terms(format_money)})"
     return f"{label} {_fmt(promo.starts_at)} – {_fmt(promo.ends_at, year=False)}"
 
 
@@ -130,8 +143,14 @@ def _peak(overlapping: Sequence, starts_at: datetime, ends_at: datetime):
 
 
 # --- parameter validation -------------------------------------------------------
+def _given(name: str, value) -> bool:
+    # "Pays as cash" is the default, so it counts as not given (a form posts it on every row).
+    return value not in (None, "") and not (name == "pays_as" and value == PaysAs.CASH)
+
+
 def clean_params(kind: str, params: dict) -> dict:
-    """Validate a kind's parameters; returns all three columns (others None)."""
+    """Validate a kind's parameters; returns every column of ``ALL_PARAMS`` (the ones that
+    do not apply None, ``pays_as`` "cash")."""
     try:
         kind = PromotionKind(kind)
     except ValueError:
@@ -141,9 +160,14 @@ def clean_params(kind: str, params: dict) -> dict:
         raise InvalidPromotion(f"Unknown promotion parameter(s): {', '.join(sorted(unknown))}.")
     wanted = PARAMS_BY_KIND[kind]
     for name in ALL_PARAMS:
-        if name not in wanted and params.get(name) not in (None, ""):
+        if name not in wanted and _given(name, params.get(name)):
+            if name in BONUS_TERMS:
+                raise InvalidPromotion(
+                    f"{kind.label} always pays cash: bonus terms apply to cashback only.", field=name
+                )
             raise InvalidPromotion(f"{name.replace('_', ' ').capitalize()} does not apply to {kind.label.lower()}.")
     cleaned: dict = dict.fromkeys(ALL_PARAMS)
+    cleaned["pays_as"] = PaysAs.CASH
     if kind == PromotionKind.FREE_SPINS:
         count = params.get("free_spins_count")
         if isinstance(count, bool) or not isinstance(count, int | str) or not str(count).isdigit():
@@ -158,7 +182,59 @@ def clean_params(kind: str, params: dict) -> dict:
         cleaned.update(free_spins_count=count, free_spin_stake=stake)
     else:
         cleaned["percent"] = _parse_percent(params.get("percent"))
+    if kind == PromotionKind.CASHBACK:
+        cleaned.update(clean_bonus_terms(params))
     return cleaned
+
+
+def clean_bonus_terms(params: dict) -> dict:
+    """Cashback's way to pay: cash (no terms) or bonus funds with a wagering multiple (1 to
+    the regulator's 10, or the lower ``BONUS_MAX_WAGERING_MULTIPLE``), a maximum stake, a
+    validity in days and an optional conversion cap. Errors name the field and the rule."""
+    pays_as = params.get("pays_as") or PaysAs.CASH
+    if pays_as not in PaysAs.values:
+        raise InvalidPromotion("Cashback pays as cash or as bonus funds.", field="pays_as")
+    terms = [name for name in BONUS_TERMS if name != "pays_as"]
+    if pays_as == PaysAs.CASH:
+        given = [name for name in terms if _given(name, params.get(name))]
+        if given:
+            raise InvalidPromotion(
+                "Cashback paid as cash has no bonus terms: leave them empty or pay it as bonus funds.",
+                field=given[0],
+            )
+        return {"pays_as": PaysAs.CASH, **dict.fromkeys(terms)}
+    missing = [name for name in terms[:3] if params.get(name) in (None, "")]
+    if missing:
+        raise InvalidPromotion(
+            "Cashback as bonus funds needs its terms: a wagering multiple, a maximum stake and a validity (days).",
+            field=missing[0],
+        )
+    multiple = _whole(params["wagering_multiple"], "The wagering multiple is a whole number.", "wagering_multiple")
+    try:
+        multiple, max_stake, cap = validate_bonus_terms(
+            wagering_multiple=multiple,
+            max_stake=params["bonus_max_stake"],
+            conversion_cap=params.get("bonus_conversion_cap"),
+        )
+    except DomainError as exc:
+        raise InvalidPromotion(exc.message, field=_TERM_FIELDS.get(exc.field or "")) from None
+    days = _whole(params["bonus_valid_days"], "The validity is a whole number of days.", "bonus_valid_days")
+    if not 1 <= days <= BONUS_MAX_VALID_DAYS:
+        raise InvalidPromotion(f"A bonus is valid for 1 to {BONUS_MAX_VALID_DAYS} days.", field="bonus_valid_days")
+    return {
+        "pays_as": PaysAs.BONUS,
+        "wagering_multiple": multiple,
+        "bonus_max_stake": max_stake,
+        "bonus_valid_days": days,
+        "bonus_conversion_cap": cap,
+    }
+
+
+def _whole(value, message: str, field: str) -> int:
+    """A whole number from an int or a string of digits (a form's or an API's)."""
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit():
+        raise InvalidPromotion(message, field=field)
+    return int(str(value).strip())
 
 
 def _parse_percent(value) -> Decimal:
@@ -248,7 +324,10 @@ def add_vendor_promotion(
     """Add a promotion to ``vendor`` if both invariants hold over its window.
 
     Params: ``free_spins_count`` and ``free_spin_stake`` for free spins,
-    ``percent`` for win boost and cashback. Raises ``InvalidPromotion`` for bad
+    ``percent`` for win boost and cashback; cashback also takes how it pays
+    (``pays_as`` "cash", the default, or "bonus" with ``wagering_multiple``,
+    ``bonus_max_stake``, ``bonus_valid_days`` and an optional
+    ``bonus_conversion_cap``). Raises ``InvalidPromotion`` for bad
     input (a free-spin stake outside an active game's stake range included) and
     ``PromotionOverlap`` (naming the conflicting promotions and the instant) when
     the window collides.
@@ -278,7 +357,10 @@ def update_vendor_promotion_window(
     """Move a live promotion's window (and optionally change its parameters).
 
     Both invariants are re-checked against the vendor's other promotions. A
-    promotion that has started keeps its start; only its end may move.
+    promotion that has started keeps its start; only its end may move. A
+    parameter passed as None keeps its value, except a cashback's bonus terms:
+    passing ``pays_as`` replaces all of them at once (so "cash" drops them, and
+    a conversion cap left out is removed).
     """
 
     def attempt() -> VendorPromotion:
@@ -289,6 +371,8 @@ def update_vendor_promotion_window(
             if promo is None:
                 raise InvalidPromotion("That promotion is over and has moved to the history.")
             merged = {name: getattr(promo, name) for name in PARAMS_BY_KIND[PromotionKind(promo.kind)]}
+            if params.get("pays_as") is not None:
+                merged.update({name: params.get(name) for name in BONUS_TERMS})
             merged.update({k: v for k, v in params.items() if v is not None})
             cleaned = clean_params(promo.kind, merged)
             if promo.kind == PromotionKind.FREE_SPINS and cleaned["free_spin_stake"] != promo.free_spin_stake:
@@ -376,6 +460,11 @@ def _move_to_history(promos: list[VendorPromotion], *, now: datetime) -> list[Pr
                 free_spins_count=p.free_spins_count,
                 free_spin_stake=p.free_spin_stake,
                 percent=p.percent,
+                pays_as=p.pays_as,
+                wagering_multiple=p.wagering_multiple,
+                bonus_max_stake=p.bonus_max_stake,
+                bonus_valid_days=p.bonus_valid_days,
+                bonus_conversion_cap=p.bonus_conversion_cap,
                 promotion_created_at=p.created_at,
                 archived_at=now,
             )

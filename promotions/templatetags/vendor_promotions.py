@@ -8,6 +8,7 @@ from __future__ import annotations
 from django import template
 from django.utils import timezone
 
+from core.money import format_money
 from promotions.effects import win_boost_percent
 from promotions.selectors import active_promotions_for_games
 
@@ -31,3 +32,11 @@ def promotions_of(by_game: dict, game) -> list:
 def win_boost_for(game):
     """``{% win_boost_for game as boost %}``: the win boost (percent) running on ``game`` now; 0 when none."""
     return win_boost_percent(game, timezone.now())
+
+
+@register.filter
+def bonus_terms(promo) -> str:
+    """``{{ promo|bonus_terms }}``: a cashback's bonus terms, shown up front ("wager 5x, max stake
+    €2.00, 7 days"); empty when it pays cash."""
+    describe_terms = getattr(promo, "describe_terms", None)
+    return describe_terms(format_money) if describe_terms else ""
