@@ -14,6 +14,8 @@ from core.htmx import changes_balance
 from core.money import format_money
 from promotions import selectors, services
 from promotions.forms.codes import RedeemForm
+from promotions.models import PromotionCode
+from promotions.selectors.bonus import grant_for_redemption
 
 REDEMPTIONS_SHOWN = 20
 
@@ -47,17 +49,38 @@ def redeem(request):
             add_domain_error(form, exc, default_field="code")
     if result is not None:
         balance = account_balance(request)  # after the redemption: the new figure
-        reward = result.code.describe_reward(format_money)
-        messages.success(request, f"{result.code.code} redeemed: {reward}. Balance {format_money(balance)}.")
+        messages.success(request, _redeemed_message(result.code, balance))
         if not request.htmx:
             return redirect("wallet" if from_wallet else "redeem")
         form = RedeemForm()  # a fresh, empty form for the next code
     status = 200 if result is not None else 422
     if request.htmx:  # only what changed: the form area (result or errors) and the new row
-        ctx = {"redeem_form": form, "result": result, "balance": balance, "from_wallet": from_wallet}
+        ctx = {
+            "redeem_form": form,
+            "result": result,
+            "reward": result.code.describe_reward(format_money) if result is not None else "",
+            "balance": balance,
+            "from_wallet": from_wallet,
+        }
         return render(request, "promotions/redeem.html#redeem-swap", ctx, status=status)
     ctx = panel_context(request, form=form, from_wallet=from_wallet)
     return render(request, "promotions/redeem.html", ctx, status=status)
+
+
+def _redeemed_message(code: PromotionCode, balance) -> str:
+    """The toast after a redemption: bonus funds say so, with their terms, and that the cash
+    balance did not change; a cash reward says the new balance."""
+    reward = code.describe_reward(format_money)
+    if pays_bonus_funds(code):
+        return (
+            f"{code.code} redeemed: {reward}. They are in your wallet's bonus panel until the wagering is done; "
+            f"your cash balance stays {format_money(balance)}."
+        )
+    return f"{code.code} redeemed: {reward}. Balance {format_money(balance)}."
+
+
+def pays_bonus_funds(code: PromotionCode) -> bool:
+    return code.reward_kind == PromotionCode.RewardKind.BONUS and code.pays_as == PromotionCode.PaysAs.BONUS
 
 
 @login_required
@@ -66,4 +89,11 @@ def redemption_detail(request, pk: int):
     redemption = selectors.redemption_of(player=request.user, pk=pk)
     if redemption is None:
         raise Http404("No such redemption.")
-    return render(request, "promotions/redeem_detail.html", {"redemption": redemption})
+    bonus_funds = pays_bonus_funds(redemption.code)
+    ctx = {
+        "redemption": redemption,
+        "bonus_funds": bonus_funds,
+        "grant": grant_for_redemption(redemption) if bonus_funds else None,  # what became of the bonus
+        "terms": redemption.code.describe_terms(format_money) if bonus_funds else "",
+    }
+    return render(request, "promotions/redeem_detail.html", ctx)

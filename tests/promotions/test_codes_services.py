@@ -378,7 +378,7 @@ def test_free_spins_code_needs_an_active_game(game):
 
 def test_ensure_demo_codes_adds_a_free_spins_code_when_a_game_exists(game):
     codes = ensure_demo_codes()
-    assert [c.code for c in codes] == ["WELCOME10", "SPINS20"]
-    assert [c.code for c in ensure_demo_codes()] == ["WELCOME10", "SPINS20"]
+    assert [c.code for c in codes] == ["WELCOME10", "WELCOME-BONUS", "SPINS20"]
+    assert [c.code for c in ensure_demo_codes()] == ["WELCOME10", "WELCOME-BONUS", "SPINS20"]
     spins = PromotionCode.objects.get(code="SPINS20")
     assert (spins.free_spins_game, spins.free_spins_count, spins.free_spin_stake) == (game, 20, game.min_stake)

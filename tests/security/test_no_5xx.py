@@ -52,6 +52,7 @@ from casino.demo import ensure_demo_vendor
 from casino.models import Game, SportEvent
 from promotions import services as promo_services
 from promotions.demo import ensure_demo_vendor_promotions
+from promotions.models import BonusGrant
 from tests.factories import PASSWORD, PlayerFactory
 from tests.helpers.security import OWNER, World, build_world, player_routes
 from tests.helpers.sportsbook import make_event
@@ -173,6 +174,15 @@ class Fixture:
 @pytest.fixture
 def fx(db) -> Fixture:
     world = build_world()
+    promo_services.grant_bonus(  # an active bonus: the wallet's panel and the forfeit page
+        player=world.player,
+        amount=Decimal("6.43"),
+        wagering_multiple=5,
+        expires_at=timezone.now() + timedelta(days=7),
+        max_stake=Decimal("2.00"),
+        source_key=f"fuzz-bonus:{world.player.pk}",
+        source="Fuzz bonus",
+    )
     other = PlayerFactory(balance="50.00")
     vendor = ensure_demo_vendor_promotions(ensure_demo_vendor())
     now = timezone.now()
@@ -336,6 +346,12 @@ class Case:
 
 SESSION = lambda fx: {"pk": fx.world.session.pk}  # noqa: E731
 BET = lambda fx: {"pk": fx.world.bet.pk}  # noqa: E731
+
+
+def _bonus(fx: Fixture) -> BonusGrant:
+    return BonusGrant.objects.get(source_key=f"fuzz-bonus:{fx.world.player.pk}")
+
+
 PAGE = ("page",)
 
 PLAYER: dict[str, Case] = {
@@ -398,6 +414,11 @@ PLAYER: dict[str, Case] = {
     "profile": Case(post=lambda fx: {"odds_format": "fractional"}),
     "redeem": Case(post=lambda fx: {"code": OWNER.code, "from": "wallet"}),
     "redemption_detail": Case(kwargs=lambda fx: {"pk": fx.world.redemption.pk}),
+    # The first valid post forfeits the bonus; every later one meets an ended bonus (no 5xx either way).
+    "bonus_forfeit": Case(
+        kwargs=lambda fx: {"pk": _bonus(fx).pk},
+        post=lambda fx: {"version": lambda: str(_bonus(fx).version)},
+    ),
     "vendor_detail": Case(kwargs=lambda fx: {"slug": fx.vendor_slug}),
 }
 TEXT_FIELDS = (

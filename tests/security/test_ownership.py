@@ -12,14 +12,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.selectors import balance_of
 from casino import services as casino_services
 from core.money import format_money
+from promotions import services as promo_services
+from promotions.models import BonusGrant
 from tests.helpers.security import (
     CODE,
     DEPOSIT,
@@ -55,6 +60,36 @@ def _leave(world: World) -> None:
     casino_services.leave(session=world.session)
 
 
+BONUS = "6.43"  # the owner's bonus amount: on their wallet, nowhere else
+NO_GRANT = 987654320
+
+
+def _bonus_key(world: World) -> str:
+    return f"security-bonus:{world.player.pk}"
+
+
+def _give_bonus(world: World) -> None:
+    """The owner gets an active bonus (a wrong owner check on the forfeit would forfeit it)."""
+    promo_services.grant_bonus(
+        player=world.player,
+        amount=Decimal(BONUS),
+        wagering_multiple=5,
+        expires_at=timezone.now() + timedelta(days=7),
+        max_stake=Decimal("2.00"),
+        source_key=_bonus_key(world),
+        source="Owner's bonus",
+    )
+
+
+def _bonus_pk(world: World) -> int:
+    """The owner's grant (any id when there is none: an anonymous request never gets that far)."""
+    return BonusGrant.objects.filter(source_key=_bonus_key(world)).values_list("pk", flat=True).first() or NO_GRANT
+
+
+def _bonus_version(world: World) -> dict:
+    return {"version": str(BonusGrant.objects.filter(pk=_bonus_pk(world)).values_list("version", flat=True).first())}
+
+
 SESSION = lambda w: {"pk": w.session.pk}  # noqa: E731
 OWNED: dict[str, Owned] = {
     "session_detail": Owned(SESSION, ("GET",)),
@@ -64,6 +99,7 @@ OWNED: dict[str, Owned] = {
     "bet_detail": Owned(lambda w: {"pk": w.bet.pk}, ("GET",)),
     "cash_out_bet": Owned(lambda w: {"pk": w.bet.pk}, ("POST",), setup=_leave),
     "redemption_detail": Owned(lambda w: {"pk": w.redemption.pk}, ("GET",)),
+    "bonus_forfeit": Owned(lambda w: {"pk": _bonus_pk(w)}, ("GET", "POST"), _bonus_version, setup=_give_bonus),
 }
 # Payouts have no URL of their own: a player sees them on the bet page and the wallet (both covered).
 PUBLIC: dict[str, str] = {
@@ -176,6 +212,19 @@ def _check_per_player_page(url: str, *, name: str, htmx: bool, owner: World, int
     for marker in (DEPOSIT, FEED, STAKE, CODE, owner_balance, f"/sessions/{owner.session.pk}/",
                    f"/bets/{owner.bet.pk}/", f"/redemptions/{owner.redemption.pk}/"):  # fmt: skip
         assert marker not in theirs, f"{name}: another player's page shows {marker!r}"
+
+
+@pytest.mark.django_db
+def test_the_wallets_bonus_panel_shows_only_the_players_own_grants(owner, intruder):
+    _give_bonus(owner)
+    pk = _bonus_pk(owner)
+    forfeit = reverse("bonus_forfeit", args=[pk])
+    for htmx in (False, True):
+        mine = _request(_client(owner.player), "GET", reverse("wallet"), {}, htmx).content.decode()
+        assert f'id="bonus-{pk}"' in mine and forfeit in mine and f"€{BONUS}" in mine  # the check can fail
+        theirs = _request(_client(intruder.player), "GET", reverse("wallet"), {}, htmx).content.decode()
+        for marker in (f'id="bonus-{pk}"', forfeit, BONUS, "Owner&#x27;s bonus"):
+            assert marker not in theirs, f"another player's wallet shows {marker!r}"
 
 
 @pytest.mark.django_db

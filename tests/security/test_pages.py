@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from casino import services as casino_services
 from casino.demo import ensure_demo_vendor
+from promotions import services as promo_services
+from promotions.models import BonusGrant
 from tests.helpers.security import World, build_world, money_snapshot, player_routes
 
 ALLOWED: dict[str, set[str]] = {
@@ -49,6 +54,7 @@ ALLOWED: dict[str, set[str]] = {
     "profile": {"GET", "POST"},
     "redeem": {"GET", "POST"},
     "redemption_detail": {"GET"},
+    "bonus_forfeit": {"GET", "POST"},
     "vendor_detail": {"GET"},
     "favicon": {"GET", "HEAD"},
 }
@@ -59,6 +65,20 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 def _key() -> str:
     return uuid.uuid4().hex
+
+
+def _bonus(world: World) -> BonusGrant:
+    """The world's player's active bonus grant (made once per player: ``grant_bonus`` returns the
+    first grant for its source key), so the wallet's bonus panel and the forfeit page show the most."""
+    return promo_services.grant_bonus(
+        player=world.player,
+        amount=Decimal("6.43"),
+        wagering_multiple=5,
+        expires_at=timezone.now() + timedelta(days=7),
+        max_stake=Decimal("2.00"),
+        source_key=f"security-bonus:{world.player.pk}",
+        source="Security bonus",
+    )
 
 
 # Valid form data for each POST: a missing CSRF check would let it through and move money.
@@ -89,6 +109,7 @@ POST_DATA = {
     "cash_out_bet": lambda w: {},
     "profile": lambda w: {"odds_format": "fractional"},
     "redeem": lambda w: {"code": "OWNERONLY7"},
+    "bonus_forfeit": lambda w: {"version": str(BonusGrant.objects.get(pk=_bonus(w).pk).version)},
 }
 
 
@@ -103,6 +124,7 @@ def _kwargs(name: str, world: World, vendor_slug: str) -> dict | None:
         "bet_detail": {"pk": world.bet.pk},
         "cash_out_bet": {"pk": world.bet.pk},
         "redemption_detail": {"pk": world.redemption.pk},
+        "bonus_forfeit": {"pk": _bonus(world).pk},
         "vendor_detail": {"slug": vendor_slug},
     }.get(name)
 
@@ -239,7 +261,9 @@ def test_every_url_has_a_method_row():
 
 @pytest.fixture
 def world(db) -> World:
-    return build_world()
+    world = build_world()
+    _bonus(world)  # before any money snapshot: the tests below prove nothing moves
+    return world
 
 
 @pytest.fixture
