@@ -40,27 +40,64 @@ def stake_levels(game: Game) -> list[Decimal]:
     return sorted({game.min_stake, *inside, game.max_stake})
 
 
+def stake_range(game: Game, bonus_max_stake: Decimal | None = None) -> tuple[Decimal, Decimal]:
+    """The stakes a spin may take: the game's range, its top lowered to the bonus terms'
+    maximum stake while a bonus is active (never below the game's minimum)."""
+    high = game.max_stake
+    if bonus_max_stake is not None:
+        high = max(game.min_stake, min(high, bonus_max_stake))
+    return game.min_stake, high
+
+
+METER_TOKEN_MAX_LENGTH = 300
+
+
+class OpaqueTokenField(forms.CharField):
+    """A hidden value the page only carries back: a bad one (too long, NUL bytes) is
+    dropped, never an error that would refuse the action it rides along with."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.HiddenInput)
+        super().__init__(**kwargs)
+
+    def clean(self, value) -> str:
+        try:
+            value = super().clean(value)
+        except forms.ValidationError:
+            return ""
+        return value if len(value) <= METER_TOKEN_MAX_LENGTH else ""
+
+
 class SpinForm(IdempotentForm):
-    """A paid spin. The hidden key is fresh per render, so a double-submit spins once."""
+    """A paid spin. The hidden key is fresh per render, so a double-submit spins once.
+
+    ``meter`` is opaque to the casino: what the page's bonus wagering meter was drawn
+    from (a signed token the promotions template tags make and read), posted back so the
+    spin answer redraws the meter without a query. A bad one is dropped, never an error."""
 
     use_required_attribute = False  # an empty stake gets the server's message, beside the field
 
     stake = MoneyField(label="Stake")
+    meter = OpaqueTokenField()
 
-    def __init__(self, *args, game: Game | None = None, **kwargs):
+    def __init__(self, *args, game: Game | None = None, bonus_max_stake: Decimal | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["stake"].widget.attrs.pop("pattern", None)  # the server's message, not the browser's bubble
         if game is not None:
-            self.for_game(game)
+            self.for_game(game, bonus_max_stake=bonus_max_stake)
 
-    def for_game(self, game: Game) -> SpinForm:
-        """The stake input's range from the game (``min``/``max``/``step``; the +/- levels)."""
+    def for_game(self, game: Game, *, bonus_max_stake: Decimal | None = None) -> SpinForm:
+        """The stake input's range from the game (``min``/``max``/``step``; the +/- levels),
+        its top no higher than the bonus terms' maximum stake while a bonus is active."""
+        low, high = stake_range(game, bonus_max_stake)
+        levels = sorted({*(v for v in stake_levels(game) if v <= high), high})
         self.fields["stake"].widget.attrs.update(
             {
-                "min": f"{game.min_stake}",
-                "max": f"{game.max_stake}",
+                "min": f"{low}",
+                "max": f"{high}",
                 "step": "0.01",
-                "data-stake-levels": " ".join(f"{v}" for v in stake_levels(game)),
+                "data-stake-levels": " ".join(f"{v}" for v in levels),
             }
         )
         return self
@@ -80,6 +117,9 @@ class QuickAmountForm(IdempotentForm):
 
     chip = MoneyField(required=False, label="Quick amount", widget=forms.HiddenInput)
     amount = MoneyField(label="Amount to feed")
+    # Issue 16: the player opts in to bonus money making up what their cash cannot (the
+    # pages offer it only to a player with bonus money; the service checks the rest).
+    use_bonus = forms.BooleanField(required=False, label="Use bonus funds after my cash")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

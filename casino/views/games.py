@@ -7,6 +7,7 @@ fresh one-time keys), or redirect back to the page for a plain form post.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 
 from django.contrib import messages
@@ -18,10 +19,19 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
+from accounts import ledger
 from accounts.context_processors import account_balance
 from casino import selectors, services
-from casino.exceptions import MachineNotFed, SessionAlreadyOpen, SessionNotFound
-from casino.forms.games import FeedForm, FreeSpinForm, OpenSessionForm, SpinForm, default_feed, quick_feeds
+from casino.exceptions import BonusNotPlayable, MachineNotFed, SessionAlreadyOpen, SessionNotFound
+from casino.forms.games import (
+    FeedForm,
+    FreeSpinForm,
+    OpenSessionForm,
+    SpinForm,
+    default_feed,
+    quick_feeds,
+    stake_range,
+)
 from casino.models import GameSession
 from casino.notices import notify_since_last_visit
 from casino.slots import Machine, icon, percent, symbol_name, win_tier
@@ -111,10 +121,22 @@ def session_open(request, slug):
     amount = form.cleaned_data.get("amount")
     try:
         session = services.open_and_feed(
-            player=request.user, game=game, amount=amount, idempotency_key=form.cleaned_data["idempotency_key"]
+            player=request.user,
+            game=game,
+            amount=amount,
+            idempotency_key=form.cleaned_data["idempotency_key"],
+            use_bonus=form.cleaned_data.get("use_bonus", False),
         )
     except MachineNotFed as exc:
         messages.error(request, f"Session opened on {game.name}, but the machine was not fed: {exc.reason.message}")
+        if isinstance(exc.reason, BonusNotPlayable):  # the open machine's page, the reason beside its feed amount
+            feed_form = FeedForm(
+                {"feed-amount": f"{amount}", "feed-use_bonus": "on", "feed-idempotency_key": uuid.uuid4().hex},
+                prefix="feed",
+            )
+            if feed_form.is_valid():
+                add_domain_error(feed_form, exc.reason, default_field="amount")
+            return _render_play(request, exc.session, feed_form=feed_form, status=exc.reason.status_code)
         return redirect(exc.session)
     except SessionAlreadyOpen as exc:
         messages.error(request, exc.message)
@@ -170,16 +192,18 @@ def session_spin(request, pk):
         else:
             if not request.htmx:
                 return redirect(session)
-            return _render_spin(request, spin)
+            return _render_spin(request, spin, meter=form.cleaned_data.get("meter", ""))
     forms = {"free_form": form} if free else {"spin_form": form}
     session = get_object_or_404(selectors.session_of(player=request.user, pk=pk))
     response = _render_play(request, session, status=422, **forms)
     return reswap(retarget(response, "#play"), "outerHTML") if request.htmx else response
 
 
-def _render_spin(request, spin):
-    """What a spin changed: reels and win, the machine balance, a fresh spin form (keeping
-    the stake), totals, the new history row; free spins left only after a free spin."""
+def _render_spin(request, spin, *, meter: str = ""):
+    """What a spin changed: reels and win, the machine balance (cash and bonus), a fresh
+    spin form (keeping the stake), totals, the new history row, the bonus wagering meter
+    (from ``meter``, what the page drew it from, plus the session's wagering now: no
+    query); free spins left only after a free spin."""
     session = spin.session  # as it is after the spin, with its game
     stake = session.game.min_stake if spin.free_spin else spin.stake  # keep the chosen stake
     ctx = {
@@ -188,7 +212,11 @@ def _render_spin(request, spin):
         "last_spin": spin,
         "win_tier": win_tier(spin.win, spin.stake),
         "reels": _reels(spin.symbols),
-        "spin_form": SpinForm(prefix="spin", initial={"stake": stake}, game=session.game),
+        "spin_form": SpinForm(
+            prefix="spin", initial={"stake": stake}, game=session.game, bonus_max_stake=session.bonus_max_stake
+        ),
+        "stake_max": stake_range(session.game, session.bonus_max_stake)[1],
+        "meter_token": meter,
     }
     if spin.free_spin:
         ctx["free_spins"] = selectors.free_spins_for(player=request.user, game=session.game)
@@ -209,15 +237,18 @@ def session_feed(request, pk):
     form = FeedForm(request.POST, prefix="feed")
     if form.is_valid():
         try:
-            services.feed(
+            tx = services.feed(
                 session=session,
                 amount=form.cleaned_data["amount"],
                 idempotency_key=form.cleaned_data["idempotency_key"],
+                use_bonus=form.cleaned_data["use_bonus"],
             )
         except DomainError as exc:
             add_domain_error(form, exc, default_field="amount")
         else:
-            messages.success(request, f"Fed {format_money(form.cleaned_data['amount'])} into the machine.")
+            fed = f"Fed {format_money(form.cleaned_data['amount'])} into the machine"
+            bonus = ledger.moved(tx, session.bonus_ledger_code) if form.cleaned_data["use_bonus"] else 0
+            messages.success(request, f"{fed} ({format_money(bonus)} of it bonus funds)." if bonus else f"{fed}.")
             if not request.htmx:
                 return redirect(session)
             return _render_play(request, session)
@@ -248,6 +279,7 @@ def _render_play(request, session, *, status: int = 200, spin_form=None, free_fo
     last = spins[0] if spins else None
     balance = account_balance(request)
     spin_form = spin_form or SpinForm(prefix="spin", initial={"stake": session.game.min_stake})
+    stake_max = stake_range(session.game, session.bonus_max_stake)[1]
     ctx = {
         "session": session,
         "game": session.game,
@@ -258,7 +290,8 @@ def _render_play(request, session, *, status: int = 200, spin_form=None, free_fo
         "account_balance": balance,
         "quick_feeds": quick_feeds(balance),
         "free_spins": selectors.free_spins_for(player=request.user, game=session.game),
-        "spin_form": spin_form.for_game(session.game),
+        "spin_form": spin_form.for_game(session.game, bonus_max_stake=session.bonus_max_stake),
+        "stake_max": stake_max,
         "free_form": free_form or FreeSpinForm(prefix="free"),
         "feed_form": feed_form or FeedForm(prefix="feed"),
     }

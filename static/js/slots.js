@@ -1,5 +1,5 @@
 // Slot machines: stake +/- within the game's range, and focus kept on Spin after each spin
-// (so Enter/Space spins again). The spinning state and the win celebration are CSS
+// (so Enter/Space spins again); quick amounts that need bonus funds follow the opt-in. The spinning state and the win celebration are CSS
 // (static/css/slots.css); everything here is an enhancement: the forms work without it.
 (function () {
   "use strict";
@@ -92,10 +92,33 @@
     if (evt.detail && evt.detail.failed) setTimeout(restoreFocus, 0);
   });
 
-  document.addEventListener("htmx:load", function (evt) { refreshSteppers(evt.target); });
+  // Bonus funds (issue 16): quick amounts above the player's cash need bonus money, so
+  // they are offered only while "Use bonus funds after my cash" is ticked (without JS
+  // they stay, and the server says what is missing beside the amount).
+  function refreshBonusChips(root) {
+    root = root || document;
+    var forms = root.matches && root.matches("form") ? [root] : Array.prototype.slice.call(root.querySelectorAll("form"));
+    forms.forEach(function (form) {
+      var optIn = form.querySelector("[data-bonus-feed] input[type='checkbox']");
+      if (!optIn) return;
+      form.querySelectorAll("[data-needs-bonus]").forEach(function (chip) {
+        chip.disabled = !optIn.checked;
+      });
+    });
+  }
+  document.addEventListener("change", function (evt) {
+    var target = evt.target;
+    if (target && target.closest && target.closest("[data-bonus-feed]")) refreshBonusChips(target.closest("form"));
+  });
+
+  function refreshAll(root) {
+    refreshSteppers(root);
+    refreshBonusChips(root);
+  }
+  document.addEventListener("htmx:load", function (evt) { refreshAll(evt.target); });
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () { refreshSteppers(document); });
+    document.addEventListener("DOMContentLoaded", function () { refreshAll(document); });
   } else {
-    refreshSteppers(document);
+    refreshAll(document);
   }
 })();
