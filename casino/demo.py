@@ -56,6 +56,8 @@ DEMO_GAMES = [
         "description": "High stakes, high volatility: rare diamonds pay a thousand times the stake.",
         "min_stake": Decimal("1.00"),
         "max_stake": Decimal("50.00"),
+        # Half of each stake counts towards a bonus's wagering (issue 16): the demo's partial contribution.
+        "wagering_contribution": 50,
         "reels": [
             _strip(blank=11, bar=5, seven=3, diamond=1, star=4),
             _strip(blank=11, bar=5, seven=3, diamond=1, star=4),

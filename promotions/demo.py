@@ -1,4 +1,4 @@
-"""Demo data for promotions: two codes and the demo studio's promotions. Used by
+"""Demo data for promotions: three codes and the demo studio's promotions. Used by
 ``seed_demo``, the tests and the benchmarks; never by the product's services."""
 
 from __future__ import annotations
@@ -16,6 +16,15 @@ from promotions.services import add_vendor_promotion, issue_code
 
 DEMO_BONUS_CODE = "WELCOME10"
 DEMO_SPINS_CODE = "SPINS20"
+DEMO_BONUS_FUNDS_CODE = "WELCOME-BONUS"
+# WELCOME-BONUS's terms (issue 16): bonus funds that turn into cash by play.
+DEMO_BONUS_FUNDS_TERMS = {
+    "bonus_amount": Decimal("20.00"),
+    "wagering_multiple": 5,
+    "bonus_max_stake": Decimal("2.00"),
+    "bonus_valid_days": 30,
+    "bonus_conversion_cap": Decimal("100.00"),
+}
 Reward = PromotionCode.RewardKind
 
 
@@ -33,9 +42,19 @@ def _ensure_code(code: str, **kwargs) -> PromotionCode:
 
 
 def ensure_demo_codes() -> list[PromotionCode]:
-    """Idempotent demo codes: WELCOME10 (10.00 bonus, unlimited, for a year) and, once a
-    game exists, SPINS20 (20 free spins at the first active game's minimum stake)."""
-    codes = [_ensure_code(DEMO_BONUS_CODE, reward_kind=Reward.BONUS, bonus_amount=Decimal("10.00"))]
+    """Idempotent demo codes: WELCOME10 (10.00 bonus, unlimited, for a year), WELCOME-BONUS
+    (20.00 bonus funds: 5x wagering, at most 2.00 a spin, 30 days, converting to at most
+    100.00 cash) and, once a game exists, SPINS20 (20 free spins at the first active game's
+    minimum stake)."""
+    codes = [
+        _ensure_code(DEMO_BONUS_CODE, reward_kind=Reward.BONUS, bonus_amount=Decimal("10.00")),
+        _ensure_code(
+            DEMO_BONUS_FUNDS_CODE,
+            reward_kind=Reward.BONUS,
+            pays_as=PromotionCode.PaysAs.BONUS,
+            **DEMO_BONUS_FUNDS_TERMS,
+        ),
+    ]
     game = Game.objects.filter(is_active=True).order_by("name").first()
     if game is not None:
         codes.append(

@@ -3,11 +3,15 @@
 Many worker threads (each with its own database connection) act as players:
 deposits, withdrawals, game sessions (open / feed / spin / free spin / leave),
 sportsbets, payouts and bet cash-outs, promotion-code redemptions (unlimited,
-strict and free-spin codes), plus statement reads. One more worker is the
-"trader": it settles events and opens new ones, sweeps idle sessions in-process
-and sends the beat tasks (``sweep_payouts``, ``close_idle_sessions``) to Celery.
-A checker thread samples the database every ~0.5 s in one REPEATABLE READ
-snapshot and records any state that breaks an invariant.
+strict, free-spin and bonus-funds codes), bonus money (issue 16: grants with small
+random terms, some capped, some expiring within seconds; feeds that play bonus
+money; forfeits), plus statement reads. One more worker is the "trader": it settles
+events and opens new ones, sweeps idle sessions in-process, expires bonus grants and
+sends the beat tasks (``sweep_payouts``, ``close_idle_sessions``,
+``expire_bonus_grants``) to Celery. Leaving a machine (the player, the idle sweep,
+the final leave) folds its wagering into the grants and converts those whose small
+requirement (1-2x) is met. A checker thread samples the database every ~0.5 s in one
+REPEATABLE READ snapshot and records any state that breaks an invariant.
 
 Each worker's schedule of operations comes from ``random.Random(f"{seed}:{worker}")``,
 so a seed replays the same operations with the same arguments and keys; only
@@ -48,6 +52,12 @@ EXPECTED_ERRORS = (
     "PlayerInSession",
     "NotCashable",
     "NoFreeSpins",
+    # Bonus money (issue 16): a feed the bonus cannot make up, a stake above an active bonus's
+    # maximum, a forfeit while the bonus is in a machine, a forfeit of a grant that has ended.
+    "BonusNotPlayable",
+    "StakeAboveBonusMaximum",
+    "BonusInPlay",
+    "BonusNotActive",
 )
 STAKES = [Decimal(s) for s in ("0.10", "0.20", "0.50", "1.00", "2.00")]
 PLAYER_OPS = {  # weights of a player worker's operations
@@ -63,8 +73,18 @@ PLAYER_OPS = {  # weights of a player worker's operations
     "pay_out": 2,
     "redeem": 5,
     "read": 3,
+    "grant": 3,  # bonus funds with small random terms (grant_bonus)
+    "feed_bonus": 4,  # feed more than the player's cash: bonus money makes up the rest
+    "forfeit": 1,
 }
-TRADER_OPS = {"settle": 5, "idle_sweep": 2, "sweep_task": 2, "idle_task": 1}
+TRADER_OPS = {"settle": 5, "idle_sweep": 2, "sweep_task": 2, "idle_task": 1, "expire": 2, "expire_task": 1}
+# A grant's terms: small amounts and 1-2x wagering so that some convert within the run; some
+# expire within seconds (the trader's expiry, the beat task and the lazy expiry race play on them).
+GRANT_LIFETIMES = (3, 6, 3600, 3600)  # seconds
+GRANT_MAX_STAKES = [Decimal(s) for s in ("1.00", "2.00", "5.00")]
+# Bonus operations go to a quarter of the players (the "bonus players"), so that their cash runs
+# low and their machines really stake bonus money (cash is always staked first).
+BONUS_OPS = ("grant", "feed_bonus", "forfeit")
 REPLAY_PROBABILITY = 0.05  # a player resubmits the previous form (same idempotency key)
 
 
@@ -127,6 +147,7 @@ class Workload:
         self.player_ops_total = ops - self.trader_ops
         self._worker_tallies: list[Tally] = []
         self._stop = threading.Event()
+        self.bonus_counts: dict[str, int] = {}  # by final_problems: granted, converted, expired, ...
 
     # --- setup -------------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -148,6 +169,7 @@ class Workload:
             self.tally.deposits[f"deposit:{player.pk}:{key}"] = amount
             self.players.append(player)
         self.player_ids = [p.pk for p in self.players]
+        self.bonus_players = self.players[: max(1, len(self.players) // 4)]
         now = timezone.now()
         window = {"starts_at": now - timedelta(minutes=1), "ends_at": now + timedelta(days=1)}
         self.codes = {
@@ -171,6 +193,17 @@ class Workload:
                 bonus_amount="1.00",
                 limit_policy="strict",
                 limit=max(1, self.player_count // 2),
+                **window,
+            ),
+            f"WL{self.run_id}B1": issue_code(  # bonus funds: a grant per redemption, converting capped
+                code=f"WL{self.run_id}B1",
+                reward_kind="bonus",
+                bonus_amount="4.00",
+                pays_as="bonus",
+                wagering_multiple=1,
+                bonus_max_stake="2.00",
+                bonus_valid_days=1,
+                bonus_conversion_cap="3.00",
                 **window,
             ),
             f"WL{self.run_id}F1": issue_code(
@@ -255,7 +288,8 @@ class Workload:
         last: dict[str, tuple] = {}
         for i in range(count):
             op = rng.choices(names, weights)[0]
-            player = self.players[rng.randrange(len(self.players))]
+            pool = self.bonus_players if op in BONUS_OPS else self.players
+            player = pool[rng.randrange(len(pool))]
             run = lambda op=op, player=player, i=i: self._player_op(rng, worker, i, op, player, last)  # noqa: E731
             self._attempt(tally, op, run)
             tally.done += 1
@@ -277,8 +311,10 @@ class Workload:
 
     def _player_op(self, rng: random.Random, worker: int, i: int, op: str, player, last: dict) -> str | None:
         from accounts import services as accounts
+        from accounts.models import Account
         from casino import services
         from casino.models import GameSession, Payout, Selection, SportEvent, Sportsbet
+        from promotions.models import BonusGrant
         from promotions.services.codes import redeem
 
         key = f"{self.run_id}-{worker}-{i}"
@@ -338,6 +374,8 @@ class Workload:
         if op == "read":
             self._read_statement(player)
             return None
+        if op in ("grant", "forfeit"):
+            return self._bonus_op(rng, worker, key, op, player, replay, last)
 
         session = GameSession.objects.filter(player=player, status=GameSession.Status.OPEN).first()
         if op == "open" or session is None:
@@ -356,6 +394,32 @@ class Workload:
             tx = services.feed(session=session, amount=amount, idempotency_key=key)
             last["feed"] = (session, key, amount, tx.pk)
             return None
+        if op == "feed_bonus":
+            # The player plays their bonus with bonus money opted in: the feed takes their cash first
+            # and the bonus makes up the rest. Half the time they take their cash out first (always
+            # withdrawable, whatever bonus is active), so that the machine holds bonus money only and
+            # the spins stake it. Then a few spins at most the bonus's maximum stake (and what is left).
+            cash = Account.objects.filter(user=player).values_list("balance", flat=True).get()
+            if cash > 0 and rng.random() < 0.5:
+                accounts.withdraw(player=player, amount=cash, idempotency_key=f"{key}-out")
+                self._worker_tallies[worker].withdrawals[f"withdrawal:{player.pk}:{key}-out"] = cash
+                cash = Decimal("0.00")
+            # The grant the feed draws on: the one already in the machine, else the oldest with money.
+            grants = BonusGrant.objects.filter(player=player, status=BonusGrant.Status.ACTIVE, balance__gt=0)
+            if session.bonus_source:
+                grants = BonusGrant.objects.filter(pk=session.bonus_source)
+            held = grants.order_by("created_at", "id").values_list("balance", flat=True).first()
+            if held or not session.bonus_balance:  # else: play the bonus already in the machine
+                bonus = min(cents(rng, 100, 800), held) if held and rng.random() < 0.3 else held
+                amount = cash + (bonus or Decimal("1.00"))
+                services.feed(session=session, amount=amount, idempotency_key=key, use_bonus=True)
+                session = GameSession.objects.get(pk=session.pk)  # as fed: its maximum stake
+            for n in range(rng.randint(2, 6)):  # down to the last cents: a bonus lost in play is spent
+                stake = min(rng.choice(STAKES), session.bonus_max_stake or STAKES[-1], session.playable)
+                if stake < self.game.min_stake:
+                    break
+                session = services.spin(session=session, stake=stake, idempotency_key=f"{key}-{n}").session
+            return None
         if op in ("spin", "free_spin"):
             if op == "spin" and replay and last["spin"][0].pk == session.pk:
                 session, key, stake, first_id = last["spin"]
@@ -364,7 +428,7 @@ class Workload:
                 self._worker_tallies[worker].replays_checked += 1
                 return "spin_replay"
             stake = rng.choice(STAKES)
-            if op == "spin" and session.balance < stake:  # an empty machine: the player feeds it first
+            if op == "spin" and session.playable < stake:  # an empty machine: the player feeds it first
                 amount = cents(rng, 500, 4000)
                 tx = services.feed(session=session, amount=amount, idempotency_key=key)
                 last["feed"] = (session, key, amount, tx.pk)
@@ -377,6 +441,45 @@ class Workload:
             services.leave(session=session)
             return None
         raise AssertionError(f"unknown op {op}")
+
+    def _bonus_op(self, rng: random.Random, worker: int, key: str, op: str, player, replay: bool, last: dict) -> str:
+        """Grant bonus funds (small random terms) or forfeit one of the player's grants."""
+        from django.utils import timezone
+
+        from promotions.models import BonusGrant
+        from promotions.services.bonus import forfeit_bonus, grant_bonus
+
+        if op == "grant":
+            if replay:  # the same source key again: the first grant, no second payment
+                terms, first_id = last["grant"]
+                # (a fresh expiry: grant_bonus checks its terms before it looks the key up)
+                terms = {**terms, "expires_at": timezone.now() + timedelta(hours=1)}
+                assert grant_bonus(**terms).pk == first_id, f"replayed grant {terms['source_key']} made a second grant"
+                self._worker_tallies[worker].replays_checked += 1
+                return "grant_replay"
+            amount = cents(rng, 100, 800)
+            terms = {
+                "player": player,
+                "amount": amount,
+                # 1-2x convert within the run; 5x grants are mostly lost in play first (spent).
+                "wagering_multiple": rng.choice((1, 1, 2, 5)),
+                "expires_at": timezone.now() + timedelta(seconds=rng.choice(GRANT_LIFETIMES)),
+                "max_stake": rng.choice(GRANT_MAX_STAKES),
+                "conversion_cap": rng.choice((None, None, (amount / 2).quantize(Decimal("0.01")))),
+                "source_key": f"wl-grant:{key}",
+                "source": f"workload {self.run_id}",
+            }
+            last["grant"] = (terms, grant_bonus(**terms).pk)
+            return "grant"
+        # Mostly an active grant; sometimes one that has ended (refused: BonusNotActive).
+        grants = BonusGrant.objects.filter(player=player).order_by("id")
+        if rng.random() < 0.8:
+            grants = grants.filter(status=BonusGrant.Status.ACTIVE)
+        ids = list(grants.values_list("id", flat=True))
+        if not ids:
+            return "forfeit_none"
+        forfeit_bonus(grant=BonusGrant.objects.get(pk=ids[rng.randrange(len(ids))]))
+        return "forfeit"
 
     def _read_statement(self, player) -> None:
         """What the balance page and the statement show, read in one snapshot, must agree."""
@@ -425,6 +528,8 @@ class Workload:
 
     def _trader_op(self, rng: random.Random, op: str) -> str | None:
         from casino import services, tasks
+        from promotions import tasks as promotion_tasks
+        from promotions.services.bonus import expire_bonus_grants
 
         if op == "settle":
             event = self._open_events().order_by("id").first()
@@ -444,6 +549,12 @@ class Workload:
             return None
         if op == "idle_task":
             tasks.close_idle_sessions.delay()
+            return None
+        if op == "expire":
+            expire_bonus_grants()
+            return None
+        if op == "expire_task":
+            promotion_tasks.expire_bonus_grants.delay()
             return None
         raise AssertionError(f"unknown trader op {op}")
 
@@ -473,6 +584,7 @@ class Workload:
             with connection.cursor() as cur:
                 cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 problems = self._sql_violations(cur)
+                problems += self._ledger_class_violations(cur)
             report = reconcile()
             if not report.ok:
                 problems.append("reconcile failed mid-run: " + "; ".join(report.lines()[-5:]))
@@ -482,9 +594,45 @@ class Workload:
         checks = {
             "negative account balance": "SELECT count(*) FROM accounts_account WHERE balance < 0",
             "negative session balance": "SELECT count(*) FROM casino_gamesession WHERE balance < 0",
-            "closed session still holding money": (
-                "SELECT count(*) FROM casino_gamesession WHERE status <> 'open' AND balance <> 0"
+            "closed session still holding money": """
+                SELECT count(*) FROM casino_gamesession
+                WHERE status <> 'open' AND (balance <> 0 OR bonus_balance <> 0)""",
+            # Bonus money (issue 16).
+            "negative session bonus part": "SELECT count(*) FROM casino_gamesession WHERE bonus_balance < 0",
+            "session bonus part with no grant": (
+                "SELECT count(*) FROM casino_gamesession WHERE bonus_balance <> 0 AND bonus_source IS NULL"
             ),
+            "negative bonus grant balance": "SELECT count(*) FROM promotions_bonusgrant WHERE balance < 0",
+            "ended bonus grant holding money": (
+                "SELECT count(*) FROM promotions_bonusgrant WHERE status <> 'active' AND balance <> 0"
+            ),
+            "bonus grant wagered past its requirement": (
+                "SELECT count(*) FROM promotions_bonusgrant WHERE wagering_done > wagering_required"
+            ),
+            "bonus grant met its requirement without converting": """
+                SELECT count(*) FROM promotions_bonusgrant
+                WHERE status <> 'completed' AND wagering_done >= wagering_required""",
+            "bonus grant converted short of its requirement": """
+                SELECT count(*) FROM promotions_bonusgrant
+                WHERE status = 'completed' AND wagering_done < wagering_required""",
+            "bonus grant converted more than once": """
+                SELECT count(*) FROM (SELECT reference FROM accounts_ledgertransaction
+                WHERE kind = 'bonus_conversion' OR idempotency_key LIKE 'bonus-convert:%'
+                GROUP BY reference HAVING count(*) > 1) d""",
+            "bonus conversion of a grant that did not complete": """
+                SELECT count(*) FROM accounts_ledgertransaction t
+                JOIN promotions_bonusgrant g ON t.reference = 'bonus:' || g.id
+                WHERE t.kind = 'bonus_conversion' AND g.status <> 'completed'""",
+            "bonus grant both converted and ended": """
+                SELECT count(*) FROM promotions_bonusgrant g WHERE EXISTS (
+                    SELECT 1 FROM accounts_ledgertransaction t WHERE t.idempotency_key = 'bonus-convert:' || g.id)
+                AND EXISTS (
+                    SELECT 1 FROM accounts_ledgertransaction t WHERE t.idempotency_key = 'bonus-end:' || g.id)""",
+            "bonus grant converted to other cash than its conversion credited": """
+                SELECT count(*) FROM promotions_bonusgrant g
+                JOIN accounts_ledgertransaction t ON t.idempotency_key = 'bonus-convert:' || g.id
+                WHERE g.converted <> coalesce((SELECT sum(e.amount) FROM accounts_ledgerentry e
+                    WHERE e.transaction_id = t.id AND e.account = 'player:' || g.player_id), 0)""",
             "paid payout without exactly one ledger credit": """
                 SELECT count(*) FROM casino_payout p WHERE p.state = 'paid' AND (
                     SELECT count(*) FROM accounts_ledgertransaction t
@@ -508,6 +656,54 @@ class Workload:
             count = cur.fetchone()[0]
             if count:
                 problems.append(f"{what}: {count}")
+        return problems
+
+    def _ledger_class_violations(self, cur) -> list[str]:
+        """Cash + bonus + house + promotions conservation in one snapshot: over every ledger
+        transaction that touches this run's players, their sessions (cash and bonus parts) or
+        their grants, each account class (``player:``, ``session:``, ``sessionbonus:``,
+        ``bonus:``) sums to the stored balances of its rows, no other account is touched, and
+        the classes with the system accounts sum to zero."""
+        cur.execute(
+            """
+            WITH mine AS (
+                SELECT 'player:' || u AS code, 'player' AS class FROM unnest(%(pids)s::int[]) u
+                UNION ALL SELECT 'session:' || s.id, 'session' FROM casino_gamesession s
+                    WHERE s.player_id = ANY(%(pids)s)
+                UNION ALL SELECT 'sessionbonus:' || s.id, 'sessionbonus' FROM casino_gamesession s
+                    WHERE s.player_id = ANY(%(pids)s)
+                UNION ALL SELECT 'bonus:' || g.id, 'bonus' FROM promotions_bonusgrant g
+                    WHERE g.player_id = ANY(%(pids)s)
+            ), txs AS (
+                SELECT DISTINCT e.transaction_id FROM accounts_ledgerentry e JOIN mine ON mine.code = e.account
+            )
+            SELECT coalesce(mine.class, CASE WHEN e.account LIKE 'system:%%' THEN e.account ELSE 'other' END),
+                   sum(e.amount)
+            FROM accounts_ledgerentry e JOIN txs ON txs.transaction_id = e.transaction_id
+            LEFT JOIN mine ON mine.code = e.account GROUP BY 1
+            """,
+            {"pids": self.player_ids},
+        )
+        ledger = dict(cur.fetchall())
+        cur.execute(
+            """
+            SELECT (SELECT coalesce(sum(balance), 0) FROM accounts_account WHERE user_id = ANY(%(pids)s)),
+                   (SELECT coalesce(sum(balance), 0) FROM casino_gamesession WHERE player_id = ANY(%(pids)s)),
+                   (SELECT coalesce(sum(bonus_balance), 0) FROM casino_gamesession WHERE player_id = ANY(%(pids)s)),
+                   (SELECT coalesce(sum(balance), 0) FROM promotions_bonusgrant WHERE player_id = ANY(%(pids)s))
+            """,
+            {"pids": self.player_ids},
+        )
+        stored = dict(zip(("player", "session", "sessionbonus", "bonus"), cur.fetchone(), strict=True))
+        problems = []
+        for name, held in stored.items():
+            booked = ledger.get(name, Decimal("0.00"))
+            if booked != held:
+                problems.append(f"ledger class {name}: entries sum to {booked}, stored balances to {held}")
+        if ledger.get("other"):
+            problems.append(f"this run's transactions touch other accounts: {ledger['other']}")
+        if sum(ledger.values(), Decimal("0.00")) != 0:
+            problems.append(f"cash + bonus + house + promotions do not sum to zero: {ledger}")
         return problems
 
     # --- finishing ----------------------------------------------------------------------------------------
@@ -537,7 +733,7 @@ class Workload:
 
         from accounts.reconcile import reconcile
         from casino.models import GameSession, Payout, Spin, SportEvent, Sportsbet
-        from promotions.models import Redemption
+        from promotions.models import BonusGrant, PromotionCode, Redemption
 
         problems: list[str] = []
         report = reconcile()
@@ -545,6 +741,7 @@ class Workload:
             problems.append("reconcile failed: " + "; ".join(report.lines()))
         with connection.cursor() as cur:
             problems += self._sql_violations(cur)
+            problems += self._ledger_class_violations(cur)
         pids = self.player_ids
         zero = Decimal("0.00")
 
@@ -555,8 +752,12 @@ class Workload:
 
         accounts_total = total(Account.objects.filter(user_id__in=pids), "balance")
         sessions = GameSession.objects.filter(player_id__in=pids)
-        open_total = total(sessions.filter(status=GameSession.Status.OPEN), "balance")
-        player_money = accounts_total + open_total
+        open_sessions = sessions.filter(status=GameSession.Status.OPEN)
+        open_total = total(open_sessions, "balance")
+        # Bonus money is the players' too until it converts or goes back: in grants and in machines.
+        grants = BonusGrant.objects.filter(player_id__in=pids)
+        bonus_held = total(grants, "balance") + total(open_sessions, "bonus_balance")
+        player_money = accounts_total + open_total + bonus_held
         deposits = sum(self.tally.deposits.values(), zero)
         withdrawals = sum(self.tally.withdrawals.values(), zero)
         spins = Spin.objects.filter(session__player_id__in=pids)
@@ -565,18 +766,25 @@ class Workload:
         bets = Sportsbet.objects.filter(player_id__in=pids)
         paid_payouts = Payout.objects.filter(player_id__in=pids, state=Payout.State.PAID)
         sportsbook_net = total(bets, "stake") - total(paid_payouts, "amount")
+        granted, returned = total(grants, "amount"), total(grants, "returned")
         promotions_cost = (
-            total(Redemption.objects.filter(player_id__in=pids), "bonus_amount")
+            # Codes paying cash; a code paying bonus funds made a grant (counted with the grants).
+            total(
+                Redemption.objects.filter(player_id__in=pids, code__pays_as=PromotionCode.PaysAs.CASH), "bonus_amount"
+            )
             + total(spins.filter(free_spin=True), "win")
             + total(spins, "boost")
+            + granted
+            - returned  # expired, forfeited, over a conversion cap, or back from a machine after the end
         )
         ledger = self._ledger_totals(pids)
         promotions_cost += ledger["promotion_effects"]
         expected = deposits - withdrawals - house_net - sportsbook_net + promotions_cost
         if player_money != expected:
             problems.append(
-                f"money not conserved: players hold {player_money}, deposits {deposits} - withdrawals {withdrawals}"
-                f" - house {house_net} - sportsbook {sportsbook_net} + promotions given {promotions_cost} = {expected}"
+                f"money not conserved: players hold {player_money} (bonus {bonus_held}), deposits {deposits}"
+                f" - withdrawals {withdrawals} - house {house_net} - sportsbook {sportsbook_net}"
+                f" + promotions given {promotions_cost} = {expected}"
             )
         for what, mine, booked in (
             ("cash", withdrawals - deposits, ledger["system:cash"]),
@@ -634,8 +842,41 @@ class Workload:
                     problems.append(f"strict code {name}: {count} redemptions, {tokens} tokens, limit {promo.limit}")
                 if count < promo.limit and self.tally.redeems[(name, "LimitReached")]:
                     problems.append(f"strict code {name} refused a redeemer with only {count}/{promo.limit} used")
+        # Every grant's money is accounted for: what it holds, what became cash, what went back.
+        # (A grant's money lost in play went to the house, counted in the house's net.)
+        bonus_status = dict(grants.values_list("status").annotate(n=Count("id")))
+        self.bonus_counts = {"granted": sum(bonus_status.values())} | {
+            name: bonus_status.get(status, 0)
+            for name, status in (
+                ("converted", BonusGrant.Status.COMPLETED),
+                ("expired", BonusGrant.Status.EXPIRED),
+                ("forfeited", BonusGrant.Status.FORFEITED),
+                ("spent", BonusGrant.Status.SPENT),
+                ("cancelled", BonusGrant.Status.CANCELLED),
+                ("active", BonusGrant.Status.ACTIVE),
+            )
+        }
+        ended_with_money = grants.exclude(status=BonusGrant.Status.ACTIVE).exclude(balance=0).count()
+        if ended_with_money:
+            problems.append(f"{ended_with_money} ended bonus grants still hold money")
+        mine = [g.ledger_code for g in grants.only("id")]
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FROM accounts_ledgertransaction WHERE idempotency_key LIKE 'bonus-grant:%%' "
+                "AND reference = ANY(%s)",
+                [mine],
+            )
+            paid_in = cur.fetchone()[0]
+        if paid_in != len(mine):
+            problems.append(f"{len(mine)} bonus grants, {paid_in} bonus-grant ledger transactions")
         figures = {
             "player_money": player_money,
+            "bonus_held": bonus_held,
+            "bonus_granted": granted,
+            "bonus_returned": returned,
+            "bonus_converted": total(grants, "converted"),
+            "bonus_staked": total(sessions, "bonus_staked"),
+            "bonus_counts": self.bonus_counts,
             "deposits": deposits,
             "withdrawals": withdrawals,
             "house_net": house_net,
@@ -661,6 +902,8 @@ class Workload:
                 WITH mine AS (
                     SELECT 'player:' || u AS code FROM unnest(%s::int[]) u
                     UNION ALL SELECT 'session:' || s.id FROM casino_gamesession s WHERE s.player_id = ANY(%s)
+                    UNION ALL SELECT 'sessionbonus:' || s.id FROM casino_gamesession s WHERE s.player_id = ANY(%s)
+                    UNION ALL SELECT 'bonus:' || g.id FROM promotions_bonusgrant g WHERE g.player_id = ANY(%s)
                 ), txs AS (
                     SELECT DISTINCT e.transaction_id FROM accounts_ledgerentry e JOIN mine ON mine.code = e.account
                 )
@@ -669,7 +912,7 @@ class Workload:
                 JOIN accounts_ledgertransaction t ON t.id = e.transaction_id
                 WHERE e.account LIKE 'system:%%' GROUP BY e.account, t.kind
                 """,
-                [pids, pids],
+                [pids, pids, pids, pids],
             )
             effects = Decimal("0.00")
             for account, kind, amount in cur.fetchall():
@@ -697,7 +940,8 @@ class Workload:
             f"{self.elapsed:.1f}s ({rate:.0f}/s); ok {ok}, expected errors {dict(errors.most_common())}; "
             f"by op {dict(by_op.most_common())}; replays checked {self.tally.replays_checked}; "
             f"checker {self.checker.samples} snapshots + {self.checker.statement_reads} statement reads, "
-            f"{len(self.checker.violations)} violations; unexpected {len(self.tally.unexpected)}"
+            f"{len(self.checker.violations)} violations; unexpected {len(self.tally.unexpected)}; "
+            f"bonus grants {self.bonus_counts or 'not counted yet (final_problems)'}"
         )
 
 
