@@ -32,7 +32,7 @@ from casino.models import Game, GameSession, Spin
 from casino.slots import Machine
 from core.models import AuditLog
 from promotions import services
-from promotions.exceptions import BonusInPlay, BonusNotActive, InvalidBonusTerms, InvalidCode
+from promotions.exceptions import BonusChanged, BonusInPlay, BonusNotActive, InvalidBonusTerms, InvalidCode
 from promotions.models import BonusGrant
 from tests.factories import PlayerFactory
 from tests.helpers.codes import make_code
@@ -504,6 +504,26 @@ def test_forfeit_sends_the_balance_to_the_pot_cash_untouched_once(staff, books):
     with pytest.raises(BonusNotActive, match="already ended"):
         services.forfeit_bonus(grant=grant)
     assert Position.of(player).moved(before) == {"bonus": D("-10.00"), "promotions": D("10.00")}
+
+
+def test_forfeit_of_a_grant_changed_since_the_preview_moves_nothing(fruit, monkeypatch, books):
+    """The player confirms what the preview showed (its version): if play was folded in or money
+    came back since, the forfeit is refused inside its transaction and nothing moves."""
+    player = PlayerFactory(balance="1.00")
+    grant = give_bonus(player, "10.00", multiple=5)
+    shown = fresh(grant).version
+    session = sit(player, fruit, "3.00")  # 1 cash + 2 bonus
+    force_reels(monkeypatch, *LOSS)
+    spins(session, "1.00")
+    casino.leave(session=session)  # the grant moved on: 2 bonus back, 1 wagered
+    before = (Position.of(player), fresh(grant).version)
+
+    with pytest.raises(BonusChanged):
+        services.forfeit_bonus(grant=grant, expected_version=shown)
+
+    assert (Position.of(player), fresh(grant).version) == before
+    current = fresh(grant)
+    assert services.forfeit_bonus(grant=grant, expected_version=current.version).returned == current.balance
 
 
 def test_forfeit_is_refused_while_the_bonus_is_in_a_machine(fruit, books):
