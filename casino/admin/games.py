@@ -2,14 +2,19 @@
 
 Money never moves through a form here: session money fields are read-only and
 "close and cash out" calls ``casino.services.leave`` (which writes the audit row).
+A session's bonus money (issue 16) is shown apart from its cash, with a link to the bonus
+grant it came from (by URL name: casino does not import promotions).
 A game's reels and paytable are locked while a session is open on it (issue 13: the
 database refuses too); its stakes, texts and active flag still change.
 """
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Subquery
+from django.urls import reverse
+from django.utils.html import format_html
 
 from casino import services
 from casino.forms.games import GameAdminForm
@@ -21,17 +26,82 @@ from core.money import format_money
 
 SPINS_SHOWN_INLINE = 100
 MONEY_COLUMNS = ("balance", "total_fed", "total_staked", "total_won", "cashed_out", "spin_count")
+BONUS_FIELDS = (
+    "bonus_balance",
+    "bonus_grant",
+    "bonus_fed",
+    "bonus_staked",
+    "bonus_won",
+    "bonus_returned",
+    "wagering_contribution",
+    "bonus_max_stake",
+)
+
+
+class GameWageringForm(GameAdminForm):
+    """The game form plus its bonus wagering contribution (issue 16), a percentage 0-100.
+
+    A POST without the field (a client that predates it) keeps the game's value, as Django
+    does for a field with a default; an emptied box is an error, never a NULL.
+    """
+
+    class Meta(GameAdminForm.Meta):
+        fields = [*GameAdminForm.Meta.fields, "wagering_contribution"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if field := self.fields.get("wagering_contribution"):
+            field.required = False  # 0-100: ``GameAdmin.formfield_for_dbfield``
+
+    def clean_wagering_contribution(self):
+        value = self.cleaned_data.get("wagering_contribution")
+        if value is not None:
+            return value
+        name = "wagering_contribution"
+        if self.fields[name].widget.value_omitted_from_data(self.data, self.files, self.add_prefix(name)):
+            return self.instance.wagering_contribution
+        raise forms.ValidationError("Give a percentage from 0 to 100 (0: the game does not count).")
 
 
 @admin.register(Game)
 class GameAdmin(LockedFieldsAdminMixin, admin.ModelAdmin):
-    form = GameAdminForm
-    list_display = ("name", "slug", "vendor", "min_stake", "max_stake", "theoretical_rtp", "is_active")
+    form = GameWageringForm
+    list_display = (
+        "name",
+        "slug",
+        "vendor",
+        "min_stake",
+        "max_stake",
+        "theoretical_rtp",
+        "wagering_contribution",
+        "is_active",
+    )
     list_filter = ("is_active", "vendor")
     list_select_related = ("vendor",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("theoretical_rtp", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("slug", "name", "vendor", "description", "is_active")}),
+        ("Stakes", {"fields": ("min_stake", "max_stake")}),
+        (
+            "Bonus wagering",
+            {
+                "fields": ("wagering_contribution",),
+                "description": "The percentage of each stake on this game that counts towards a bonus's wagering "
+                "requirement: 100 counts in full, 10 counts a tenth, 0 not at all (players cannot feed bonus "
+                "money into it and are told so before feeding). A change counts from the next stake: "
+                "stakes already made keep the percentage they were made at.",
+            },
+        ),
+        ("Reels and paytable", {"fields": ("reels", "paytable", "theoretical_rtp")}),
+        ("History", {"fields": ("created_at", "updated_at")}),
+    )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "wagering_contribution":
+            kwargs.update(min_value=0, max_value=100)  # a percentage (the database refuses more, too)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description="Theoretical RTP")
     def theoretical_rtp(self, obj):
@@ -88,7 +158,16 @@ class OpenClosedFilter(admin.SimpleListFilter):
 
 @admin.register(GameSession)
 class GameSessionAdmin(admin.ModelAdmin):
-    list_display = ("id", "player", "game", "status", *MONEY_COLUMNS, "last_activity_at", "close_reason")
+    list_display = (
+        "id",
+        "player",
+        "game",
+        "status",
+        *MONEY_COLUMNS,
+        "bonus_balance",
+        "last_activity_at",
+        "close_reason",
+    )
     list_filter = (OpenClosedFilter, "close_reason", "game")
     list_select_related = ("player", "game")
     search_fields = ("player__username", "id")
@@ -105,8 +184,20 @@ class GameSessionAdmin(admin.ModelAdmin):
         "close_reason",
         "created_at",
         "updated_at",
+        *BONUS_FIELDS,
     )
-    fields = readonly_fields
+    fieldsets = (
+        (None, {"fields": readonly_fields[: -len(BONUS_FIELDS)]}),
+        (
+            "Bonus money",
+            {
+                "fields": BONUS_FIELDS,
+                "description": "Held apart from the cash (ledger sessionbonus:<id>); it goes back to its grant "
+                "when the player leaves. Wagering contribution: stakes x the game's percentage, folded into "
+                "the player's grants on leaving.",
+            },
+        ),
+    )
     inlines = [SpinInline]
     actions = ["close_and_cash_out"]
 
@@ -115,6 +206,13 @@ class GameSessionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Bonus grant")
+    def bonus_grant(self, obj):
+        if obj.bonus_source is None:
+            return "—"
+        url = reverse("admin:promotions_bonusgrant_change", args=[obj.bonus_source])
+        return format_html('<a href="{}">Bonus #{}</a>', url, obj.bonus_source)
 
     @admin.action(description="Close and cash out selected open sessions", permissions=["change"])
     def close_and_cash_out(self, request, queryset):

@@ -1,1 +1,1 @@
-from promotions.admin import codes, vendors  # noqa: F401
+from promotions.admin import bonus, codes, vendors  # noqa: F401

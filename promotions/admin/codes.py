@@ -21,8 +21,9 @@ from django.utils.html import format_html
 from core.admin import LabelledWidgetsMixin, ReadOnlyAdminMixin
 from core.exceptions import DomainError
 from promotions import selectors, services
-from promotions.forms.codes import BulkIssueForm, PromotionCodeAdminForm, spec_from
+from promotions.forms.codes import BONUS_TERMS, REWARD_FIELDS, BulkIssueForm, PromotionCodeAdminForm, spec_from
 from promotions.models import PromotionCode, Redemption
+from promotions.services.bonus import max_wagering_multiple
 
 CSV_COLUMNS = ["code", "campaign", "reward", "starts_at", "ends_at", "limit_policy", "limit", "redeemed", "active"]
 
@@ -92,6 +93,7 @@ class PromotionCodeAdmin(LabelledWidgetsMixin, admin.ModelAdmin):
         "code",
         "campaign",
         "reward",
+        "pays",
         "limit_policy",
         "starts_at",
         "ends_at",
@@ -100,7 +102,7 @@ class PromotionCodeAdmin(LabelledWidgetsMixin, admin.ModelAdmin):
         "limit",
         "overshoot",
     )
-    list_filter = ("limit_policy", "reward_kind", "is_active", CampaignFilter)
+    list_filter = ("limit_policy", "reward_kind", "pays_as", "is_active", CampaignFilter)
     search_fields = ("code", "campaign")
     date_hierarchy = "starts_at"
     actions = ["deactivate", "download_csv"]
@@ -116,6 +118,12 @@ class PromotionCodeAdmin(LabelledWidgetsMixin, admin.ModelAdmin):
     @admin.display(description="Reward")
     def reward(self, obj):
         return obj.reward_text
+
+    @admin.display(description="Pays as", ordering="pays_as")
+    def pays(self, obj):
+        if obj.pays_as == PromotionCode.PaysAs.BONUS:
+            return f"bonus {obj.wagering_multiple}x"
+        return "cash"
 
     @admin.display(description="State")
     def state(self, obj):
@@ -151,6 +159,31 @@ class PromotionCodeAdmin(LabelledWidgetsMixin, admin.ModelAdmin):
         if obj is None:
             return list(PromotionCodeAdminForm.Meta.fields)
         return ["state", *PromotionCodeAdminForm.Meta.fields, *self.readonly_fields[1:], "is_active"]
+
+    def get_fieldsets(self, request, obj=None):
+        """The add/change page in groups; the bonus terms (issue 16) in their own fieldset."""
+        groups = [
+            (None, {"fields": ["code", "campaign"]}),
+            (
+                "Reward",
+                {"fields": ["reward_kind", "bonus_amount", *REWARD_FIELDS[PromotionCode.RewardKind.FREE_SPINS]]},
+            ),
+            (
+                "Bonus terms",
+                {
+                    "fields": ["pays_as", *BONUS_TERMS],
+                    "description": "For a bonus-money reward only. Cash pays the bonus as withdrawable cash "
+                    "(leave the terms empty); bonus funds need a wagering multiple (at most "
+                    f"{max_wagering_multiple()}x), a maximum stake and a validity.",
+                },
+            ),
+            ("Validity", {"fields": ["starts_at", "ends_at"]}),
+            ("Limit", {"fields": ["limit_policy", "limit"]}),
+        ]
+        if obj is not None:
+            groups[0][1]["fields"] = ["state", "code", "campaign"]
+            groups.append(("History", {"fields": [*self.readonly_fields[1:], "is_active"]}))
+        return groups
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

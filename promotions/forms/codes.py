@@ -8,7 +8,15 @@ from django.utils import timezone
 from casino.models import Game
 from core.exceptions import DomainError
 from promotions.models import PromotionCode
-from promotions.services.codes import MAX_LIMIT, SPEC_FIELDS, code_exists, normalize_code, validate_code_spec
+from promotions.services.bonus import max_wagering_multiple, validate_bonus_terms
+from promotions.services.codes import (
+    BONUS_MAX_VALID_DAYS,
+    MAX_LIMIT,
+    SPEC_FIELDS,
+    code_exists,
+    normalize_code,
+    validate_code_spec,
+)
 
 
 class RedeemForm(forms.Form):
@@ -32,6 +40,62 @@ class DateTimeLocalInput(forms.DateTimeInput):
 def spec_from(cleaned: dict) -> dict:
     """The reward/window/limit keyword arguments of ``issue_code`` from a cleaned form."""
     return {name: cleaned.get(name) for name in SPEC_FIELDS}
+
+
+# Bonus funds (issue 16): how a bonus-money reward is paid, and the terms it comes with.
+BONUS_TERMS = ("wagering_multiple", "bonus_max_stake", "bonus_valid_days", "bonus_conversion_cap")
+BONUS_TERMS_HELP = {
+    "pays_as": "Cash is withdrawable at once. Bonus funds turn into cash only once wagered "
+    "(the terms below, shown to the player before redeeming). Only a bonus-money reward can pay bonus funds.",
+    "wagering_multiple": "The player wagers this many times the bonus before it converts to cash: 1 to {limit} "
+    "(the regulator's cap: wagering may not exceed {limit}x the bonus).",
+    "bonus_max_stake": "The largest stake per spin while the bonus is active.",
+    "bonus_valid_days": f"Days from the redemption until the bonus expires (1 to {BONUS_MAX_VALID_DAYS}).",
+    "bonus_conversion_cap": "The most cash the bonus can become; empty for no cap (the excess goes back "
+    "to the promotions pot).",
+}
+
+
+def bonus_terms_help(name: str) -> str:
+    return BONUS_TERMS_HELP[name].format(limit=max_wagering_multiple())
+
+
+def _check_bonus_terms(form: forms.Form, cleaned: dict) -> None:
+    """Say beside each bonus-terms field what is wrong (the service checks the whole again):
+    bonus funds need every term, within the rules (the 10x cap); cash takes none."""
+    pays_as = cleaned.get("pays_as") or PromotionCode.PaysAs.CASH
+    given = [name for name in BONUS_TERMS if cleaned.get(name) not in (None, "")]
+    if pays_as != PromotionCode.PaysAs.BONUS:
+        if given:
+            form.add_error(
+                "pays_as", "Bonus terms were given but the code pays cash: pay as bonus funds, or clear the terms."
+            )
+        return
+    if cleaned.get("reward_kind") != PromotionCode.RewardKind.BONUS:
+        form.add_error("pays_as", "Only a bonus-money reward can be paid as bonus funds.")
+        return
+    missing = {
+        "wagering_multiple": "Bonus funds need a wagering multiple.",
+        "bonus_max_stake": "Bonus funds need a maximum stake while wagering.",
+        "bonus_valid_days": "Bonus funds need a validity in days.",
+    }
+    for name, message in missing.items():
+        if cleaned.get(name) in (None, "") and name not in form.errors:
+            form.add_error(name, message)
+    if any(name in form.errors for name in BONUS_TERMS):
+        return
+    try:
+        validate_bonus_terms(
+            wagering_multiple=cleaned["wagering_multiple"],
+            max_stake=cleaned["bonus_max_stake"],
+            conversion_cap=cleaned.get("bonus_conversion_cap"),
+        )
+    except DomainError as exc:
+        field = {"max_stake": "bonus_max_stake", "conversion_cap": "bonus_conversion_cap"}.get(exc.field, exc.field)
+        form.add_error(field if field in form.fields else None, exc.message)
+    days = cleaned["bonus_valid_days"]
+    if not 1 <= days <= BONUS_MAX_VALID_DAYS:
+        form.add_error("bonus_valid_days", f"A bonus is valid for 1 to {BONUS_MAX_VALID_DAYS} days.")
 
 
 def _check_spec(form: forms.Form, cleaned: dict) -> None:
@@ -60,12 +124,25 @@ class PromotionCodeAdminForm(forms.ModelForm):
             "ends_at",
             "limit_policy",
             "limit",
+            "pays_as",
+            *BONUS_TERMS,
         ]
         help_texts = {
             "code": "Letters, digits, '-' and '_'; stored upper-case without spaces. Players type it in any case.",
             "limit": "Empty for unlimited; the most redemptions for strict/overbook.",
             "limit_policy": "strict never goes over the limit; overbook may overshoot a little under load (reported).",
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("pays_as", *BONUS_TERMS):
+            if name in self.fields:
+                self.fields[name].help_text = bonus_terms_help(name)
+        if "pays_as" in self.fields:
+            self.fields["pays_as"].required = False  # not sent: cash, the model's default
+
+    def clean_pays_as(self):
+        return self.cleaned_data.get("pays_as") or PromotionCode.PaysAs.CASH
 
     def clean_code(self):
         try:
@@ -78,6 +155,7 @@ class PromotionCodeAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        _check_bonus_terms(self, cleaned)
         _check_spec(self, cleaned)
         return cleaned
 
@@ -137,6 +215,29 @@ class BulkIssueForm(forms.Form):
         help_text="Within the game's stake range.",
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
+    pays_as = forms.ChoiceField(
+        label="Pays as",
+        choices=PromotionCode.PaysAs.choices,
+        initial=PromotionCode.PaysAs.CASH,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    wagering_multiple = forms.IntegerField(required=False, label="Wagering multiple")
+    bonus_max_stake = forms.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        label="Maximum stake while wagering",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    bonus_valid_days = forms.IntegerField(required=False, label="Bonus valid for (days)")
+    bonus_conversion_cap = forms.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        label="Conversion cap",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
     starts_at = forms.DateTimeField(
         widget=DateTimeLocalInput(), initial=_this_minute, label="Starts", help_text="UTC. Defaults to now."
     )
@@ -151,20 +252,27 @@ class BulkIssueForm(forms.Form):
         min_value=1, max_value=MAX_LIMIT, required=False, help_text="Redemptions per code; empty for unlimited."
     )
 
+    # (legend, fields, the reward kind it belongs to: the page shows it only for that kind)
     groups = (
-        ("Codes", ("count", "campaign", "prefix", "length")),
-        ("Reward", ("reward_kind",)),
-        ("Validity", ("starts_at", "ends_at")),
-        ("Limit", ("limit_policy", "limit")),
+        ("Codes", ("count", "campaign", "prefix", "length"), ""),
+        ("Reward", ("reward_kind",), ""),
+        ("Bonus terms", ("pays_as", *BONUS_TERMS), PromotionCode.RewardKind.BONUS),
+        ("Validity", ("starts_at", "ends_at"), ""),
+        ("Limit", ("limit_policy", "limit"), ""),
     )
     reward_groups = (
         (PromotionCode.RewardKind.BONUS, "Bonus money", REWARD_FIELDS[PromotionCode.RewardKind.BONUS]),
         (PromotionCode.RewardKind.FREE_SPINS, "Free spins", REWARD_FIELDS[PromotionCode.RewardKind.FREE_SPINS]),
     )
 
-    def fieldsets(self) -> list[tuple[str, list]]:
-        """(legend, bound fields) in page order, without the reward kind's own fields."""
-        return [(legend, [self[name] for name in names]) for legend, names in self.groups]
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("pays_as", *BONUS_TERMS):
+            self.fields[name].help_text = bonus_terms_help(name)
+
+    def fieldsets(self) -> list[tuple[str, list, str]]:
+        """(legend, bound fields, reward kind or "") in page order, without the reward kind's own fields."""
+        return [(legend, [self[name] for name in names], kind) for legend, names, kind in self.groups]
 
     def reward_fieldsets(self) -> list[tuple[str, str, list]]:
         """(reward kind, legend, bound fields) of each kind's own fields."""
@@ -187,7 +295,17 @@ class BulkIssueForm(forms.Form):
             if name not in used:  # another kind's field: ignored, whatever was posted
                 cleaned[name] = None
                 self.errors.pop(name, None)
+        cleaned["pays_as"] = cleaned.get("pays_as") or PromotionCode.PaysAs.CASH
+        if kind != PromotionCode.RewardKind.BONUS or cleaned["pays_as"] == PromotionCode.PaysAs.CASH:
+            # Bonus terms belong to a bonus paid as bonus funds: otherwise ignored (and hidden on the page).
+            cleaned["pays_as"] = PromotionCode.PaysAs.CASH
+            if kind != PromotionCode.RewardKind.BONUS:
+                self.errors.pop("pays_as", None)
+            for name in BONUS_TERMS:
+                cleaned[name] = None
+                self.errors.pop(name, None)
         self._check_each_field(cleaned, kind)
+        _check_bonus_terms(self, cleaned)
         _check_spec(self, cleaned)
         return cleaned
 

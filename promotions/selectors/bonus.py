@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Q
 
 from accounts.models import User
 from casino.models import Game, GameSession
 from promotions.models import BonusGrant, Redemption
+from promotions.selectors.bonus_staff import open_bonus_liability
 
 __all__ = [
     "ENDED_SHOWN",
@@ -118,19 +119,8 @@ def grant_for_redemption(redemption: Redemption) -> BonusGrant | None:
 
 
 def bonus_liability() -> Decimal:
-    """The open bonus money, what the promotions may still have to pay out as cash.
-
-    The sum of every active grant's ``balance`` (``bonus:<id>`` accounts) plus every open
-    game session's ``bonus_balance`` (``sessionbonus:<id>``: bonus money fed into a machine
-    and not yet returned). A machine's part stays counted until the player leaves, also
-    when its grant ended meanwhile (it then goes back to the promotions pot on leaving).
-    Two aggregate queries; ``Decimal("0.00")`` when there is none.
-    """
-    held = BonusGrant.objects.filter(status=Status.ACTIVE).aggregate(s=Sum("balance"))["s"] or ZERO
-    in_machines = (
-        GameSession.objects.filter(status=GameSession.Status.OPEN, bonus_balance__gt=0).aggregate(
-            s=Sum("bonus_balance")
-        )["s"]
-        or ZERO
-    )
-    return held + in_machines
+    """The open bonus money, what the promotions may still have to pay out as cash: every
+    active grant's ``balance`` plus every open machine's ``bonus_balance`` (a machine's part
+    stays counted until the player leaves, also when its grant ended meanwhile). The staff
+    figures, split and per view, are ``bonus_staff.open_bonus_liability``."""
+    return open_bonus_liability().total

@@ -9,13 +9,17 @@ below fails the test instead of being skipped.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
+from django.utils import timezone
 
 from casino.demo import ensure_demo_vendor
 from casino.models import Vendor
+from promotions import services as promo_services
 from tests.browser.conftest import log_in, screenshot
 from tests.factories import PASSWORD, StaffFactory
 from tests.helpers.security import World, build_world, player_routes
@@ -57,8 +61,22 @@ def _kwargs(world: World, vendor: Vendor) -> dict[str, dict]:
         "session_detail": {"pk": world.session.pk},
         "bet_detail": {"pk": world.bet.pk},
         "redemption_detail": {"pk": world.redemption.pk},
+        "bonus_forfeit": {"pk": _bonus(world).pk},
         "vendor_detail": {"slug": vendor.slug},
     }
+
+
+def _bonus(world: World):
+    """An active bonus (made once per player): the wallet's bonus panel and the forfeit preview."""
+    return promo_services.grant_bonus(
+        player=world.player,
+        amount=Decimal("6.43"),
+        wagering_multiple=5,
+        expires_at=timezone.now() + timedelta(days=7),
+        max_stake=Decimal("2.00"),
+        source_key=f"a11y-bonus:{world.player.pk}",
+        source="Audit bonus",
+    )
 
 
 def _audit(pg, url: str, *, name: str, status: int = 200) -> list[Found]:
@@ -146,6 +164,8 @@ def test_custom_admin_pages_have_no_serious_or_critical_axe_violation(page):
         "vendor_timeline": reverse("admin:casino_vendor_timeline", args=[vendor.pk]),
         "codes": reverse("admin:promotions_promotioncode_changelist"),
         "bulk_issue": reverse("admin:promotions_code_bulk_issue"),
+        "bonus_grants": reverse("admin:promotions_bonusgrant_changelist"),
+        "bonus_grant_cancel": reverse("admin:promotions_bonusgrant_change", args=[_bonus(world).pk]),
     }
     found: list[Found] = []
     for name, url in urls.items():

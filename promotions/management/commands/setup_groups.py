@@ -1,11 +1,14 @@
 """Create or update the staff groups and their model permissions (idempotent).
 
 - ``support``: view everything (players, accounts, ledger, sessions, bets, payouts,
-  promotions), change nothing.
+  promotions), change nothing (a bonus grant is cancelled by marketing).
 - ``trader``: view everything; add and change sport events, markets and
   selections, change (settle, void) sportsbets, plus any ``settle_*`` permission.
 - ``marketing``: view everything; add, change and delete promotion codes, vendors
-  and vendor promotions.
+  and vendor promotions; change (cancel) bonus grants.
+
+Bonus grants are made and ended by the services only: "change" on a grant is the
+permission to cancel it from its admin page (audited), nothing else.
 
 Give a staff user a group in the admin (user -> Groups) instead of superuser.
 Run after ``migrate``: ``manage.py setup_groups``.
@@ -33,6 +36,7 @@ GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
         "promotions.promotioncode": FULL,
         "casino.vendor": FULL,
         "promotions.vendorpromotion": FULL,
+        "promotions.bonusgrant": ("change", "view"),
     },
 }
 EXTRA_CODENAME_PREFIXES = {"trader": ("settle_",)}
