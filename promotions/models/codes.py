@@ -39,7 +39,9 @@ class PromotionCode(Versioned, TimeStamped):
     free_spin_stake = models.DecimalField(**MONEY, null=True, blank=True)
     # How a bonus-money reward is paid (issue 16). Bonus funds come with the terms below,
     # shown to the player before redeeming; cash codes leave them empty.
-    pays_as = models.CharField("Pays as", max_length=5, choices=PaysAs.choices, default=PaysAs.CASH)
+    pays_as = models.CharField(
+        "Pays as", max_length=5, choices=PaysAs.choices, default=PaysAs.CASH, db_default=PaysAs.CASH
+    )
     wagering_multiple = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Wagering required = this x the bonus (1 to 10)"
     )

@@ -61,6 +61,7 @@ class CashbackTerms(models.Model):
         max_length=5,
         choices=PaysAs.choices,
         default=PaysAs.CASH,
+        db_default=PaysAs.CASH,
         help_text="Cashback only: cash (withdrawable at once) or bonus funds with the wagering terms. "
         "Free spins and win boosts always pay cash.",
     )
