@@ -151,7 +151,8 @@ def _bonus_spin_rows(s: dict) -> list[dict]:
             "spin_storm: spins/s with an active bonus / without",
             ratio,
             BONUS_SPIN_RATIO,
-            note=f"{_fmt(b['spins_per_s'], 1)} / {_fmt(s['spins_per_s'], 1)} spins/s, same storm, same run; "
+            note=f"{_fmt(b['spins_per_s'], 1)} / {_fmt(s['spins_per_s'], 1)} spins/s, same storm, same run, "
+            f"the mean of two runs each in A B B A order (bonus {_runs(b)}, without {_runs(s)}); "
             f"with a bonus every machine holds only bonus money ({b['spins']} spins staked {b['bonus_staked']} "
             f"of bonus); p50 / p99 {_fmt(b['p50_ms'])} / {_fmt(b['p99_ms'])} ms" + why,
         ),
@@ -475,6 +476,10 @@ def _http_cpu_reason(app: dict, yard: dict) -> str:
         f"per request (form validation, the service with its idempotency and retry wrapper, the ORM, the "
         f"template fragments), not waiting"
     )
+
+
+def _runs(r: dict) -> str:
+    return " / ".join(_fmt(x, 1) for x in r.get("runs_spins_per_s") or [r.get("spins_per_s")])
 
 
 def _cpu_share(r: dict) -> str:
