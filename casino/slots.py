@@ -9,7 +9,8 @@ of the stake, so a win is always an exact number of cents and the theoretical
 RTP below is exact for every stake.
 
 The theoretical return to player is computed, never typed in: each reel stops
-uniformly at random (``secrets.randbelow``), so
+uniformly at random (derived from the session's seeds, ``casino.fair``: the one code
+path, so a player can recompute every spin), so
 ``RTP = sum over symbol combinations of P(combination) * pays`` with
 ``P = prod(count of symbol on reel i / length of reel i)`` as an exact
 ``Fraction``. Variance is computed the same way, which gives the simulation
@@ -21,12 +22,13 @@ from __future__ import annotations
 
 import math
 import re
-import secrets
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
+
+from casino import fair
 
 ANY = "*"
 MIN_REELS, MAX_REELS = 3, 5
@@ -122,10 +124,11 @@ class Outcome:
     multiplier: int
 
     def win_for(self, stake: Decimal) -> Decimal:
-        return (stake * self.multiplier).quantize(Decimal("0.01"))
+        return fair.win_amount(stake, self.multiplier)
 
 
 _MACHINES: dict[tuple, Machine] = {}
+_VERSIONS: dict[str, Machine] = {}  # game version digest -> machine
 _MACHINES_KEPT = 256
 
 
@@ -141,6 +144,8 @@ class Machine:
     ):
         self.reels = reels
         self.rules = tuple(sorted(rules, key=lambda r: -r.pays))  # highest first: first match pays
+        self.paying = tuple((rule.line, rule.pays) for rule in self.rules)  # as ``fair.line_multiple`` reads them
+        self.lengths = tuple(len(strip) for strip in reels)
         self.max_steps = max_steps  # bound on computing ``theory``; None: unbounded
 
     @classmethod
@@ -185,20 +190,36 @@ class Machine:
             _MACHINES[key] = machine
         return machine
 
+    @classmethod
+    def for_version(cls, version_id: int, *, digest: str) -> Machine:
+        """The machine of a stored game version (``casino.models.GameVersion``): what a
+        session is played on (issue 17). Cached by the version's content digest (the caller
+        reads it with the session), so a cached machine is always the version's content."""
+        machine = _VERSIONS.get(digest)
+        if machine is None:
+            from casino.models import GameVersion  # noqa: PLC0415 - slots maths imports no models at load
+
+            reels, paytable = GameVersion.objects.values_list("reels", "paytable").get(pk=version_id)
+            if fair.game_digest(reels, paytable) != digest:
+                raise ValueError(f"game version {version_id} does not match its digest")
+            machine = cls.from_data(reels, paytable, check_rtp=False, max_steps=None)
+            if len(_VERSIONS) >= _MACHINES_KEPT:
+                _VERSIONS.clear()
+            _VERSIONS[digest] = machine
+        return machine
+
     # -- playing -------------------------------------------------------------
     def multiplier(self, symbols: tuple[str, ...]) -> int:
-        for rule in self.rules:
-            if rule.matches(symbols):
-                return rule.pays
-        return 0
+        return fair.line_multiple(self.paying, symbols)
 
     def outcome(self, stops: tuple[int, ...]) -> Outcome:
         symbols = tuple(strip[stop] for strip, stop in zip(self.reels, stops, strict=True))
         return Outcome(stops=stops, symbols=symbols, multiplier=self.multiplier(symbols))
 
-    def spin(self) -> Outcome:
-        """A fair spin from the operating system's CSPRNG."""
-        return self.outcome(tuple(secrets.randbelow(len(strip)) for strip in self.reels))
+    def play(self, *, server_seed: str, client_seed: str, nonce: int) -> Outcome:
+        """Spin ``nonce`` of a session: its stops derived from the session's seeds
+        (``casino.fair``), the only way this machine is played."""
+        return self.outcome(fair.derive_stops(server_seed, client_seed, nonce, self.lengths))
 
     # -- theory --------------------------------------------------------------
     @cached_property

@@ -16,15 +16,17 @@ from django.db.models import Subquery
 from django.urls import reverse
 from django.utils.html import format_html
 
-from casino import services
+from casino import selectors, services
 from casino.forms.games import GameAdminForm
-from casino.models import FreeSpinGrant, Game, GameSession, Spin
+from casino.models import FreeSpinGrant, Game, GameSession, GameVersion, Spin
 from casino.slots import Machine, PaytableError, percent
 from core.admin import LockedFieldsAdminMixin, ReadOnlyAdminMixin
 from core.exceptions import DomainError
 from core.money import format_money
 
 SPINS_SHOWN_INLINE = 100
+VERIFY_INLINE_MAX_SPINS = 5_000  # the change page recomputes up to this many spins (~0.1 s); more: the command
+FAIR_FIELDS = ("commitment", "server_seed_revealed", "client_seed", "game_version_link", "verification")
 MONEY_COLUMNS = ("balance", "total_fed", "total_staked", "total_won", "cashed_out", "spin_count")
 BONUS_FIELDS = (
     "bonus_balance",
@@ -128,7 +130,20 @@ class GameAdmin(LockedFieldsAdminMixin, admin.ModelAdmin):
 
 class SpinInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Spin
-    fields = ("id", "created_at", "idempotency_key", "symbols", "stake", "free_spin", "win", "boost", "balance_after")
+    fields = (
+        "id",
+        "nonce",
+        "created_at",
+        "idempotency_key",
+        "stops",
+        "symbols",
+        "stake",
+        "free_spin",
+        "win",
+        "boost",
+        "boost_percent",
+        "balance_after",
+    )
     readonly_fields = fields
     extra = 0
     ordering = ("-id",)
@@ -184,10 +199,21 @@ class GameSessionAdmin(admin.ModelAdmin):
         "close_reason",
         "created_at",
         "updated_at",
+        *FAIR_FIELDS,
         *BONUS_FIELDS,
     )
     fieldsets = (
-        (None, {"fields": readonly_fields[: -len(BONUS_FIELDS)]}),
+        (None, {"fields": readonly_fields[: -len(BONUS_FIELDS) - len(FAIR_FIELDS)]}),
+        (
+            "Provably fair",
+            {
+                "fields": FAIR_FIELDS,
+                "description": "Every spin is derived from the server seed, the client seed and the spin's nonce "
+                "(casino/fair.py). The server seed stays hidden here while the session is open, as it does from "
+                "the player; once closed, it is shown and the spins are recomputed below "
+                "(or: manage.py verify_session ID).",
+            },
+        ),
         (
             "Bonus money",
             {
@@ -206,6 +232,37 @@ class GameSessionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Server seed")
+    def server_seed_revealed(self, obj):
+        if obj.is_open:
+            return "hidden until the session closes"
+        return obj.revealed_server_seed or "— (played before provably fair play)"
+
+    @admin.display(description="Commitment (SHA-256 of the server seed)")
+    def commitment(self, obj):
+        return obj.commitment or "—"
+
+    @admin.display(description="Game version")
+    def game_version_link(self, obj):
+        if obj.game_version_id is None:
+            return "—"
+        url = reverse("admin:casino_gameversion_change", args=[obj.game_version_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.game_version_id)
+
+    @admin.display(description="Verification")
+    def verification(self, obj):
+        if obj.is_open:
+            return "after the session closes"
+        if obj.spin_count > VERIFY_INLINE_MAX_SPINS:
+            return f"{obj.spin_count:,} spins: run manage.py verify_session {obj.pk}"
+        try:
+            result = selectors.verify_session(obj).result
+        except DomainError as exc:
+            return exc.message
+        if result.ok:
+            return f"✓ commitment, game version and all {len(result.spins)} spin(s) verified"
+        return f"✗ {len(result.problems)} session problem(s), {result.failed_spins} spin(s) do not verify"
 
     @admin.display(description="Bonus grant")
     def bonus_grant(self, obj):
@@ -255,3 +312,14 @@ class FreeSpinGrantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
+
+
+@admin.register(GameVersion)
+class GameVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The reels and paytable sessions were played on (issue 17); never changed."""
+
+    list_display = ("id", "game", "digest", "created_at")
+    list_filter = ("game",)
+    list_select_related = ("game",)
+    search_fields = ("digest", "game__name")
+    readonly_fields = ("game", "digest", "reels", "paytable", "created_at")

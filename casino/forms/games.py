@@ -182,3 +182,17 @@ class GameAdminForm(forms.ModelForm):
                     for message in messages:
                         self.add_error(field, message)
         return cleaned
+
+
+class ClientSeedForm(forms.Form):
+    """The player's client seed for a session, before its first spin (issue 17). The
+    service checks what a seed may be (``casino.fair.CLIENT_SEED_RE``)."""
+
+    use_required_attribute = False
+    client_seed = forms.CharField(
+        label="Your client seed",
+        max_length=64,
+        strip=True,
+        help_text="1 to 64 letters, digits, '-' or '_'. Every spin of this session is derived from it.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}),
+    )

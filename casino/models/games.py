@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from casino import fair
 from core.models import TimeStamped, Versioned
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -68,6 +69,29 @@ class Game(TimeStamped):
         return reverse("game_detail", args=[self.slug])
 
 
+class GameVersion(models.Model):
+    """A game's reels and paytable as a session plays them (issue 17: provably fair).
+
+    Made when a session opens (one row per distinct content per game, found by its
+    digest) and never changed afterwards (a trigger refuses UPDATE): a closed session's
+    spins are verified against the version it was played on, whatever the game is now.
+    ``digest`` is ``casino.fair.game_digest`` of the reels and paytable.
+    """
+
+    game = models.ForeignKey(Game, on_delete=models.PROTECT, related_name="versions")
+    digest = models.CharField(max_length=64)
+    reels = models.JSONField()
+    paytable = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["game", "digest"], name="game_version_digest_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.game_id} v{self.pk} ({self.digest[:12]})"
+
+
 class GameSession(Versioned, TimeStamped):
     """A player at a machine. Bets and wins change only this row (and the
     ledger); the account is touched once when fed and once on leaving."""
@@ -116,6 +140,18 @@ class GameSession(Versioned, TimeStamped):
     last_activity_at = models.DateTimeField(db_index=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.CharField(max_length=10, choices=CloseReason.choices, blank=True)
+    # Provably fair play (issue 17, ``casino.fair``): every spin's stops come from the
+    # server seed, the client seed and the spin's nonce. The server seed is secret while
+    # the session is open (pages show only ``commitment``; read ``revealed_server_seed``);
+    # the client seed may be changed by the player until the first spin. Sessions closed
+    # before issue 17 have neither (NULL): they cannot be verified.
+    server_seed = models.CharField(max_length=64, null=True, blank=True, default=fair.new_server_seed, editable=False)
+    client_seed = models.CharField(
+        max_length=64, blank=True, default=fair.new_client_seed, db_default="", editable=False
+    )
+    game_version = models.ForeignKey(
+        GameVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="sessions", editable=False
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -146,6 +182,27 @@ class GameSession(Versioned, TimeStamped):
     @property
     def bonus_ledger_code(self) -> str:
         return f"sessionbonus:{self.pk}"
+
+    @property
+    def commitment(self) -> str:
+        """SHA-256 of the server seed: shown from the start, proves the seed was fixed."""
+        return fair.commitment(self.server_seed) if self.server_seed else ""
+
+    @property
+    def revealed_server_seed(self) -> str:
+        """The server seed once the session is closed; "" while it is open. Pages and
+        exports read this, never ``server_seed``."""
+        if self.is_open:
+            return ""
+        return self.server_seed or ""
+
+    @property
+    def provably_fair(self) -> bool:
+        return bool(self.server_seed and self.game_version_id)
+
+    @property
+    def next_nonce(self) -> int:
+        return self.spin_count + 1
 
     @property
     def playable(self) -> Decimal:
@@ -184,11 +241,23 @@ class Spin(TimeStamped):
     )
     bonus_balance_after = models.DecimalField(**MONEY, default=Decimal("0.00"), db_default=Decimal("0.00"))
     free_spin = models.BooleanField(default=False)
+    # Provably fair (issue 17): the spin's number in its session (1, 2, 3...; NULL for
+    # spins played before issue 17) and the win boost's percentage in force (``boost`` is
+    # the win x this / 100, rounded down), so a statement can recompute both.
+    nonce = models.PositiveIntegerField(null=True, blank=True)
+    boost_percent = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        default=Decimal("0"),
+        db_default=Decimal("0"),
+        help_text="Win boost in force (%)",
+    )
 
     class Meta:
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(fields=["session", "idempotency_key"], name="spin_idempotency_per_session"),
+            models.UniqueConstraint(fields=["session", "nonce"], name="spin_nonce_per_session"),
             models.CheckConstraint(condition=Q(stake__gte=0), name="spin_stake_non_negative"),
             models.CheckConstraint(condition=Q(win__gte=0), name="spin_win_non_negative"),
         ]

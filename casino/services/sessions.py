@@ -12,6 +12,7 @@ in the same database transaction.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -23,20 +24,23 @@ from django.utils import timezone
 from accounts import ledger
 from accounts.models import Account, LedgerTransaction, User, ledger_code_for_player
 from accounts.services import apply_to_account, check_can_play, gate_sql, move_money, raise_blocked
-from casino import hooks
+from casino import fair, hooks
 from casino.exceptions import (
     BonusNotPlayable,
+    ClientSeedLocked,
     GameUnavailable,
     InsufficientSessionFunds,
+    InvalidClientSeed,
     InvalidStake,
     MachineNotFed,
     NoFreeSpins,
     SessionAlreadyOpen,
     SessionClosed,
     SessionNotFound,
+    SessionNotVerifiable,
     StakeAboveBonusMaximum,
 )
-from casino.models import FreeSpinGrant, Game, GameSession, Spin
+from casino.models import FreeSpinGrant, Game, GameSession, GameVersion, Spin
 from casino.slots import Machine
 from core.audit import audit
 from core.exceptions import DomainError, DuplicateTransaction, InvalidAmount
@@ -54,17 +58,22 @@ def open_session(*, player: User, game: Game) -> GameSession:
 
     The exclusion check runs inside the transaction that inserts the session; the
     ``casino.hooks.session_opened`` hooks (vendor free spins) run in it too.
+
+    Provably fair (issue 17): the session gets a fresh secret server seed and a random
+    client seed (model defaults) and the game version it is played on, read in the same
+    transaction with the game row held (FOR KEY SHARE), so the reels cannot change between
+    that read and the session's insert (then the database refuses the change: 0004).
     """
-    if not Game.objects.filter(pk=game.pk, is_active=True).exists():
-        raise GameUnavailable()
     with transaction.atomic():
         check_can_play(player=player)
+        version_id = _game_version_id(game)
         now = timezone.now()
         try:
             with transaction.atomic():
                 session = GameSession.objects.create(
                     player=player,
                     game=game,
+                    game_version_id=version_id,
                     last_activity_at=now,
                     bonus_max_stake=_bonus_max_stake(player.pk, now),
                 )
@@ -194,13 +203,17 @@ def spin(*, session: GameSession, stake=None, idempotency_key: str, free_spin: b
 
     def attempt() -> Spin:
         now = timezone.now()
-        current, replay_id, blocked = _read_for_spin(session=session, key=raw_key, now=now)
+        current, replay_id, blocked, digest = _read_for_spin(session=session, key=raw_key, now=now)
         if replay_id is not None:
             raise Replay(Spin.objects.get(pk=replay_id))
         if not current.is_open:
             raise SessionClosed("This game session is closed: no more spins.")
         if blocked:  # also free spins: an exclusion stops all play
             raise_blocked(player=User(pk=current.player_id), now=now)
+        if not current.provably_fair:  # opened before issue 17 and never closed: not playable
+            raise SessionNotVerifiable(
+                "This session was opened before provably fair play: leave it and open a new one."
+            )
         if free_spin:
             grant = _take_free_spin(player_id=current.player_id, game_id=current.game_id, at=now)
             played = grant.stake
@@ -208,9 +221,14 @@ def spin(*, session: GameSession, stake=None, idempotency_key: str, free_spin: b
         else:
             _check_stake(session=current, stake=stake)
             played = paid = stake
-        outcome = Machine.for_game(current.game).spin()
+        # Provably fair (issue 17): the stops come from the session's seeds and this spin's
+        # nonce, on the game version the session was opened with. A lost race retries with
+        # the next nonce (the versioned UPDATE below), so nonces have no gaps or repeats.
+        nonce = current.spin_count + 1
+        machine = Machine.for_version(current.game_version_id, digest=digest)
+        outcome = machine.play(server_seed=current.server_seed, client_seed=current.client_seed, nonce=nonce)
         win = outcome.win_for(played)
-        boost = _boost(game=current.game, win=win, at=now)
+        boost_percent, boost = _boost(game=current.game, win=win, at=now)
         # Cash is staked first; the win (and boost) is split like the stake (issue 16).
         from_bonus = max(paid - current.balance, ZERO)
         win_bonus = _bonus_share(win + boost, part=from_bonus, whole=paid)
@@ -243,6 +261,8 @@ def spin(*, session: GameSession, stake=None, idempotency_key: str, free_spin: b
                     bonus_win=win_bonus,
                     bonus_balance_after=bonus_balance,
                     free_spin=free_spin,
+                    nonce=nonce,
+                    boost_percent=boost_percent,
                 )
         except IntegrityError as exc:  # the same key committed by a concurrent click: retry finds it
             raise DuplicateTransaction(label="casino.spin", pk=raw_key) from exc
@@ -340,6 +360,33 @@ def leave(
     return retry_on_conflict(attempt)
 
 
+def set_client_seed(*, session: GameSession, client_seed: str) -> GameSession:
+    """The player's own client seed for ``session`` (issue 17), before its first spin.
+
+    Refused once a spin is played (``ClientSeedLocked``: the seed is part of every spin's
+    derivation) or when the session is closed. Versioned, so a spin racing this either
+    plays with the new seed or makes this fail with ``ClientSeedLocked`` after a retry.
+    """
+    client_seed = client_seed.strip() if isinstance(client_seed, str) else ""
+    if not fair.valid_client_seed(client_seed):
+        raise InvalidClientSeed()
+
+    def attempt() -> GameSession:
+        with transaction.atomic():
+            current = _reread(session)
+            if not current.is_open:
+                raise SessionClosed("This game session is closed: its seeds are revealed, not changed.")
+            if current.spin_count:
+                raise ClientSeedLocked()
+            current.version = versioned_update(
+                GameSession, pk=current.pk, version=current.version, client_seed=client_seed
+            )
+            current.client_seed = client_seed
+            return current
+
+    return retry_on_conflict(attempt)
+
+
 def close_idle_sessions(*, idle_for: timedelta) -> list[GameSession]:
     """Close and cash out every open session with no activity for ``idle_for``.
 
@@ -414,16 +461,20 @@ _SPIN_READ = f"""
     SELECT {", ".join("s." + f.column for f in _SESSION_FIELDS)},
            {", ".join("g." + Game._meta.get_field(name).column for name in _GAME_FIELDS)},
            (SELECT sp.id FROM {Spin._meta.db_table} sp WHERE sp.session_id = s.id AND sp.idempotency_key = %(key)s),
-           {_GATE_BLOCKED}
+           {_GATE_BLOCKED},
+           v.digest
     FROM {GameSession._meta.db_table} s
     JOIN {Game._meta.db_table} g ON g.id = s.game_id
+    LEFT JOIN {GameVersion._meta.db_table} v ON v.id = s.game_version_id
     {_GATE_JOIN}
     WHERE s.id = %(session)s AND (%(player)s::bigint IS NULL OR s.player_id = %(player)s)
     {_GATE_LOCK}
 """  # noqa: S608 - table and column names from the models' meta; values are bound
 
 
-def _read_for_spin(*, session: GameSession, key: str, now: datetime) -> tuple[GameSession, int | None, bool]:
+def _read_for_spin(
+    *, session: GameSession, key: str, now: datetime
+) -> tuple[GameSession, int | None, bool, str | None]:
     with connection.cursor() as cursor:
         cursor.execute(_SPIN_READ, {"key": key, "session": session.pk, "player": session.player_id, "gate_now": now})
         row = cursor.fetchone()
@@ -432,7 +483,33 @@ def _read_for_spin(*, session: GameSession, key: str, now: datetime) -> tuple[Ga
     n, m = len(_SESSION_FIELDS), len(_GAME_FIELDS)
     current = GameSession.from_db(connection.alias, [f.attname for f in _SESSION_FIELDS], row[:n])
     current.game = Game.from_db(connection.alias, _GAME_FIELDS, row[n : n + m])  # reels, paytable deferred
-    return current, row[n + m], row[n + m + 1]
+    return current, row[n + m], row[n + m + 1], row[n + m + 2]
+
+
+# Provably fair (issue 17): the game's content when a session opens, with its row held
+# FOR KEY SHARE (as the session's INSERT holds it, 0004): a reels/paytable change waits
+# for this transaction and then finds the open session and is refused.
+_GAME_FOR_SESSION = f"SELECT reels, paytable FROM {Game._meta.db_table} WHERE id = %s AND is_active FOR KEY SHARE"  # noqa: S608
+
+
+def _game_version_id(game: Game) -> int:
+    """The id of the stored version of ``game``'s reels and paytable as they are now
+    (made on first use; ``GameUnavailable`` if the game is gone or inactive)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_GAME_FOR_SESSION, [game.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise GameUnavailable()
+    reels, paytable = (json.loads(value) if isinstance(value, str) else value for value in row)
+    digest = fair.game_digest(reels, paytable)
+    version = GameVersion.objects.filter(game_id=game.pk, digest=digest).values_list("pk", flat=True).first()
+    if version is None:
+        try:
+            with transaction.atomic():
+                version = GameVersion.objects.create(game_id=game.pk, digest=digest, reels=reels, paytable=paytable).pk
+        except IntegrityError:  # opened at the same instant by another player: theirs is the same content
+            version = GameVersion.objects.values_list("pk", flat=True).get(game_id=game.pk, digest=digest)
+    return version
 
 
 def _reread(session: GameSession) -> GameSession:
@@ -481,14 +558,15 @@ def _take_free_spin(*, player_id: int, game_id: int, at: datetime) -> FreeSpinGr
     return grant
 
 
-def _boost(*, game: Game, win: Decimal, at: datetime) -> Decimal:
-    """The extra paid on a win by the ``casino.hooks.win_boost`` hooks (vendor win boosts)."""
+def _boost(*, game: Game, win: Decimal, at: datetime) -> tuple[Decimal, Decimal]:
+    """(percent, amount): the extra paid on a win by the ``casino.hooks.win_boost`` hooks
+    (vendor win boosts). The spin keeps the percent, so a statement recomputes the amount."""
     if win <= 0 or not hooks.win_boost:
-        return ZERO
+        return ZERO, ZERO
     percent = sum((Decimal(hook(game, at) or 0) for hook in hooks.win_boost), ZERO)
     if percent <= 0:
-        return ZERO
-    return (win * percent / 100).quantize(CENT, rounding=ROUND_DOWN)
+        return ZERO, ZERO
+    return percent, fair.boost_amount(win, percent)
 
 
 def _post_spin(*, session: GameSession, spin: Spin, paid: Decimal) -> None:

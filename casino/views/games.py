@@ -24,6 +24,7 @@ from accounts.context_processors import account_balance
 from casino import selectors, services
 from casino.exceptions import BonusNotPlayable, MachineNotFed, SessionAlreadyOpen, SessionNotFound
 from casino.forms.games import (
+    ClientSeedForm,
     FeedForm,
     FreeSpinForm,
     OpenSessionForm,
@@ -273,8 +274,10 @@ def session_leave(request, pk):
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
-def _render_play(request, session, *, status: int = 200, spin_form=None, free_form=None, feed_form=None):
-    session = selectors.session_of(player=request.user, pk=session.pk).get()  # as committed, game included
+def _render_play(
+    request, session, *, status: int = 200, spin_form=None, free_form=None, feed_form=None, seed_form=None
+):
+    session = selectors.session_of(player=request.user, pk=session.pk).select_related("game_version").get()
     spins = selectors.recent_spins(session=session)
     last = spins[0] if spins else None
     balance = account_balance(request)
@@ -294,6 +297,7 @@ def _render_play(request, session, *, status: int = 200, spin_form=None, free_fo
         "stake_max": stake_max,
         "free_form": free_form or FreeSpinForm(prefix="free"),
         "feed_form": feed_form or FeedForm(prefix="feed"),
+        "seed_form": seed_form or ClientSeedForm(prefix="seed", initial={"client_seed": session.client_seed}),
     }
     template = "casino/session.html#play-swap" if request.htmx else "casino/session.html"
     return render(request, template, ctx, status=status)

@@ -20,11 +20,11 @@ from accounts import services as accounts_services
 from casino import services
 from casino.demo import load_demo_games
 from casino.models import GameSession, Spin, Vendor
-from casino.slots import Machine
 from core.money import format_money
 from promotions.models import VendorPromotion
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, no_sideways_scroll, screenshot
 from tests.factories import PASSWORD, PlayerFactory
+from tests.helpers.slots import force_reels
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,20 +37,6 @@ def pg(request):
     page = request.getfixturevalue(request.param)
     page.width = WIDTHS[request.param]
     return page
-
-
-def force_reels(monkeypatch, *symbols):
-    """The next spins stop on these payline symbols (only the RNG is replaced; the live
-    server runs in this process, so the patch reaches it)."""
-
-    def spin(self):
-        return self.outcome(tuple(strip.index(sym) for strip, sym in zip(self.reels, symbols, strict=True)))
-
-    monkeypatch.setattr(Machine, "spin", spin)
-
-
-def no_sideways_scroll(page):
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
 
 
 def sitting_at(page, *, game="fruit-frenzy", feed="20.00", balance="100.00"):
@@ -224,8 +210,10 @@ def test_reels_roll_while_a_spin_is_in_flight(pg, slow_spins):
     expect(spin_button(pg)).to_be_disabled()  # one spin at a time
     slow_spins.set()
     expect(pg.get_by_test_id("spin-count")).to_have_text("1")
-    assert (
-        pg.locator("#spin-result .reel .sym-icon").first.evaluate("el => getComputedStyle(el).animationName") == "none"
+    # The new result settles a moment after the out-of-band parts (htmx's settle step): wait for it.
+    pg.wait_for_function(
+        "() => getComputedStyle(document.querySelector('#spin-result .reel .sym-icon')).animationName === 'none'",
+        timeout=5000,
     )
 
 

@@ -21,7 +21,7 @@ from casino.admin.sportsbook import MarketAdmin
 from casino.demo import load_demo_games
 from casino.models import Game, GameSession, Market, Payout, Selection, SportEvent, Sportsbet
 from core.db import LOCKED_LINK_SQLSTATE, LinkLocked, locked_link_error, translate_locked_links
-from tests.helpers.sportsbook import bet, make_event, result_for, selections
+from tests.helpers.sportsbook import bet, make_event, market_form, result_for, selections
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -46,29 +46,6 @@ def refused(excinfo, constraint: str) -> LinkLocked:
     error = locked_link_error(excinfo.value)
     assert error is not None and error.constraint == constraint
     return error
-
-
-def market_form(market: Market, **overrides) -> dict:
-    """The market change page as posted, selections inline."""
-    sels = list(market.selections.order_by("id"))
-    data = {
-        "event": market.event_id,
-        "name": market.name,
-        "max_stake": str(market.max_stake),
-        "selections-TOTAL_FORMS": len(sels),
-        "selections-INITIAL_FORMS": len(sels),
-        "selections-MIN_NUM_FORMS": 0,
-        "selections-MAX_NUM_FORMS": 1000,
-    }
-    for i, s in enumerate(sels):
-        data |= {
-            f"selections-{i}-id": s.pk,
-            f"selections-{i}-market": market.pk,
-            f"selections-{i}-name": s.name,
-            f"selections-{i}-odds": str(s.odds),
-        }
-    data.update(overrides)
-    return data
 
 
 def market_url(market: Market) -> str:

@@ -24,9 +24,9 @@ from casino.exceptions import (
     SessionClosed,
 )
 from casino.models import FreeSpinGrant, Game, GameSession, Spin
-from casino.slots import Machine
 from core.exceptions import IdempotencyKeyReused, InvalidAmount
 from core.models import AuditLog
+from tests.helpers.slots import force_reels
 
 D = Decimal
 
@@ -36,15 +36,6 @@ def fed_session(player, fruit):
     session = services.open_session(player=player, game=fruit)
     services.feed(session=session, amount=D("20.00"), idempotency_key="first-feed")
     return GameSession.objects.get(pk=session.pk)
-
-
-def force_reels(monkeypatch, *symbols):
-    """Make the next spins stop on these payline symbols (the RNG is the only thing replaced)."""
-
-    def spin(self):
-        return self.outcome(tuple(strip.index(sym) for strip, sym in zip(self.reels, symbols, strict=True)))
-
-    monkeypatch.setattr(Machine, "spin", spin)
 
 
 def money_snapshot(player, session):

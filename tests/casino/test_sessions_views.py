@@ -282,7 +282,7 @@ def test_session_page_shows_spin_history_and_totals(player_client, session):
         spin_post(player_client, session, key=f"h{i}")
     html = player_client.get(session.get_absolute_url()).content.decode()
     session.refresh_from_db()
-    assert html.count('<tr><td data-label="When">') >= 3
+    assert html.count('<tr><td data-label="Nonce"') >= 3
     assert 'data-testid="spin-count">3<' in html and "Totals (3 spins)" in html
     assert str(session.total_staked) == "3.00"
 
