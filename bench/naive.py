@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts import ledger
 from accounts.models import LedgerTransaction, ledger_code_for_player
 from accounts.services import apply_to_account
+from casino import fair
 from casino.models import Game, Payout
 from casino.slots import Machine
 from core.versioning import retry_on_conflict, versioned_update
@@ -26,7 +27,9 @@ from core.versioning import retry_on_conflict, versioned_update
 
 def spin(*, player_id: int, game: Game, stake: Decimal, idempotency_key: str) -> Decimal:
     """One spin on the account: the bet is one account write, a win another. Returns the win."""
-    outcome = Machine.for_game(game).spin()
+    # The same slot maths and derivation as the app (casino.fair); the naive design has no
+    # session to hold seeds, so each spin derives from a fresh server seed (nonce 1).
+    outcome = Machine.for_game(game).play(server_seed=fair.new_server_seed(), client_seed="naive", nonce=1)
     win = outcome.win_for(stake)
     code = ledger_code_for_player(player_id)
 

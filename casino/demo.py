@@ -100,6 +100,7 @@ DEMO_EVENTS = [
         "home": "Royal Django FC",
         "away": "Celery United",
         "odds": ("2.10", "3.40", "3.20"),
+        "extra_markets": {"over_under": ("1.90", "1.90"), "btts": ("1.80", "2.00")},
         "starts_in_hours": 48,
     },
     {
@@ -107,6 +108,7 @@ DEMO_EVENTS = [
         "home": "Postgres Rovers",
         "away": "Redis Rangers",
         "odds": ("1.75", "3.60", "4.50"),
+        "extra_markets": {"over_under": ("2.05", "1.75"), "btts": ("1.95", "1.85")},
         "starts_in_hours": 72,
     },
     {
@@ -114,13 +116,15 @@ DEMO_EVENTS = [
         "home": "Htmx Athletic",
         "away": "Python Wanderers",
         "odds": ("2.80", "3.10", "2.45"),
+        "extra_markets": {"over_under": ("1.80", "2.00"), "btts": ("1.70", "2.15")},
         "starts_in_hours": 96,
     },
 ]
 
 
 def create_demo_event(*, index: int = 0, starts_at=None) -> SportEvent:
-    """One of ``DEMO_EVENTS`` (for ``seed_demo``); idempotent by name while it is open."""
+    """One of ``DEMO_EVENTS`` (for ``seed_demo``); idempotent by name while it is open. Each demo
+    match has three markets (issue 18): match result, over/under 2.5 goals, both teams to score."""
     spec = DEMO_EVENTS[index % len(DEMO_EVENTS)]
     existing = SportEvent.objects.filter(name=spec["name"], status=SportEvent.Status.OPEN).first()
     if existing:
@@ -130,5 +134,6 @@ def create_demo_event(*, index: int = 0, starts_at=None) -> SportEvent:
         home=spec["home"],
         away=spec["away"],
         odds=spec["odds"],
+        extra_markets=spec.get("extra_markets"),
         starts_at=starts_at or timezone.now() + timedelta(hours=spec["starts_in_hours"]),
     )

@@ -102,3 +102,82 @@ class PlayerInSession(DomainError):
 class NotCashable(DomainError):
     default_message = "This bet has nothing to cash out."
     status_code = 409
+
+
+class InvalidClientSeed(DomainError):
+    default_message = "A client seed is 1 to 64 letters, digits, '-' or '_'."
+    field = "client_seed"
+
+
+class ClientSeedLocked(DomainError):
+    default_message = (
+        "The client seed is fixed once the first spin is played: every spin of this session uses it. "
+        "Open a new session to play with another one."
+    )
+    status_code = 409
+    field = "client_seed"
+
+
+class SessionNotVerifiable(DomainError):
+    """A session played before provably fair play (issue 17) has no seeds to verify."""
+
+    default_message = "This session was played before provably fair play: its spins cannot be verified."
+    status_code = 409
+
+
+class SessionStillOpen(DomainError):
+    default_message = "The server seed is revealed when the session closes: leave the machine, then verify it."
+    status_code = 409
+
+
+# --- sportsbook depth (issue 18) ---------------------------------------------------
+class MarketSuspended(DomainError):
+    default_message = "This market is suspended: no bets for now. Try again in a moment."
+    status_code = 409
+
+
+class InvalidAccumulator(DomainError):
+    default_message = "An accumulator has 2 to 10 legs, each from a different event."
+
+
+class LiabilityLimitReached(DomainError):
+    """The bet would take the book's liability on a selection past its limit."""
+
+    default_message = "This bet would exceed what we can accept on this selection."
+    status_code = 409
+    field = "stake"
+
+    def __init__(self, message: str | None = None, *, max_stake=None, field: str | None = None):
+        self.max_stake = max_stake
+        super().__init__(message, field=field)
+
+
+class CashOutUnavailable(DomainError):
+    default_message = "Early cash-out is not available for this bet right now."
+    status_code = 409
+
+
+class CashOutOfferChanged(DomainError):
+    """The odds moved: the player gets the new offer (``offer``), never a silent change."""
+
+    default_message = "The cash-out offer changed."
+    status_code = 409
+
+    def __init__(self, message: str | None = None, *, offer=None, field: str | None = None):
+        self.offer = offer
+        super().__init__(message, field=field)
+
+
+class InvalidOdds(DomainError):
+    """A trader's price (``casino.services.markets.change_odds``): above 1.00, at most 1000, two decimals."""
+
+    default_message = "Enter odds above 1.00 and at most 1000, with at most two decimals (e.g. 2.45)."
+    field = "odds"
+
+
+class SelectionChanged(DomainError):
+    """The price was changed by somebody else since the trader loaded it (``expected_version``)."""
+
+    default_message = "This price was changed by somebody else since you opened the page: check it and try again."
+    status_code = 409
+    field = "odds"

@@ -25,6 +25,7 @@ _OUTCOME = {
     Sportsbet.Status.WON: "won",
     Sportsbet.Status.LOST: "lost",
     Sportsbet.Status.VOID: "was void (stake refunded)",
+    Sportsbet.Status.CASHED_OUT: "was cashed out",
 }
 
 
@@ -41,10 +42,10 @@ def take_unseen(*, player_id: int, limit: int = MAX_NOTICES) -> dict[str, list[t
         ), ranked AS (
             SELECT seen.*, row_number() OVER (PARTITION BY kind ORDER BY id, bet_id) AS n FROM seen
         )
-        SELECT r.kind, r.bet_id, b.status, s.name, r.amount
+        SELECT r.kind, r.bet_id, b.status, COALESCE(s.name, 'your accumulator'), r.amount
         FROM ranked r
         JOIN {bet} b ON b.id = r.bet_id
-        JOIN {selection} s ON s.id = b.selection_id
+        LEFT JOIN {selection} s ON s.id = b.selection_id  -- an accumulator has no selection
         WHERE r.n <= %(cap)s
         ORDER BY r.kind, r.n
     """  # noqa: S608 - table names from model meta, values bound

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "accounts",
     "casino",
     "promotions",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -191,6 +192,7 @@ CELERY_BEAT_SCHEDULE = {
     "close-idle-sessions": {"task": "casino.tasks.close_idle_sessions", "schedule": 60.0},
     "archive-expired-promotions": {"task": "promotions.tasks.archive_expired_promotions", "schedule": 300.0},
     "expire-bonus-grants": {"task": "promotions.tasks.expire_bonus_grants", "schedule": 300.0},
+    "roll-up-reports": {"task": "reports.tasks.roll_up", "schedule": 600.0},
 }
 
 # --- Domain settings ---------------------------------------------------------
@@ -200,6 +202,13 @@ CONFLICT_RETRY_ATTEMPTS = env_int("CONFLICT_RETRY_ATTEMPTS", 10)
 # also the most this setting can give (promotions.services.bonus and the database refuse more).
 BONUS_MAX_WAGERING_MULTIPLE = min(env_int("BONUS_MAX_WAGERING_MULTIPLE", 10), 10)
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 15)
+# Sportsbook depth (issue 18). Early cash-out offer = stake x placed odds / current odds x
+# (1 - margin). Accumulators: 2..max legs, their combined price capped. A selection's
+# liability counter is split over this many shards (casino.services.liability).
+SPORTSBOOK_CASH_OUT_MARGIN = env_decimal("SPORTSBOOK_CASH_OUT_MARGIN", "0.05")
+ACCUMULATOR_MAX_LEGS = env_int("ACCUMULATOR_MAX_LEGS", 10)
+ACCUMULATOR_MAX_ODDS = env_decimal("ACCUMULATOR_MAX_ODDS", "10000.00")
+SPORTSBOOK_LIABILITY_SHARDS = env_int("SPORTSBOOK_LIABILITY_SHARDS", 8)
 # The one currency every amount is in, shown with Babel in the players' locale
 # (core.money.format_money, the |money template filter): an ISO 4217 code and a CLDR locale.
 CURRENCY = os.environ.get("CURRENCY", "EUR")

@@ -1,10 +1,24 @@
-from casino.models.games import FreeSpinGrant, Game, GameSession, Spin, Vendor
-from casino.models.sportsbook import Market, Notice, Payout, Selection, SportEvent, Sportsbet
+from casino.models.games import FreeSpinGrant, Game, GameSession, GameVersion, Spin, Vendor
+from casino.models.sportsbook import (
+    BetLeg,
+    LiabilityShard,
+    Market,
+    Notice,
+    OddsChange,
+    Payout,
+    Selection,
+    SportEvent,
+    Sportsbet,
+)
 
 __all__ = [
+    "BetLeg",
+    "LiabilityShard",
+    "OddsChange",
     "FreeSpinGrant",
     "Game",
     "GameSession",
+    "GameVersion",
     "Market",
     "Notice",
     "Payout",

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from casino.models import GameSession, Market, Payout, Selection, SportEvent, Sportsbet
+from casino.selectors.slip import with_legs
 
 __all__ = [
     "bet_of",
@@ -99,8 +100,8 @@ def bets_of(*, player, status: str | None = None) -> QuerySet[Sportsbet]:
 
 
 def bet_of(*, player, pk) -> Sportsbet:
-    """The player's own bet; anybody else's (or none) is a 404."""
-    return get_object_or_404(_bets(), pk=pk, player=player)
+    """The player's own bet (an accumulator with its legs); anybody else's (or none) is a 404."""
+    return get_object_or_404(with_legs(_bets()), pk=pk, player=player)
 
 
 def payouts_of(*, player) -> QuerySet[Payout]:

@@ -39,6 +39,7 @@ from casino.exceptions import (
     BettingClosed,
     InvalidResult,
     InvalidStake,
+    MarketSuspended,
     NotCashable,
     OddsChanged,
     PlayerInSession,
@@ -46,6 +47,7 @@ from casino.exceptions import (
 from casino.models import GameSession, Market, Payout, Selection, SportEvent, Sportsbet
 from casino.models.sportsbook import Notice
 from casino.odds import DECIMAL, format_odds
+from casino.services import liability
 from core.audit import audit
 from core.exceptions import ConcurrencyConflict, DuplicateTransaction
 from core.idempotency import client_key, idempotent
@@ -78,28 +80,44 @@ def place_sportsbet(
         _lock_event_for_betting(market_id=current.market_id, event_id=current.market.event_id)
         _check_odds(selection=current, expected_odds=expected_odds, style=getattr(player, "odds_format", DECIMAL))
         _check_max_stake(amount, market=current.market)
+        if current.max_liability is not None:  # issue 18: in this transaction, before the debit
+            liability.reserve(selection=current, exposure=liability.exposure_of(stake=amount, odds=current.odds))
         account = apply_to_account(player_id=player.pk, delta=-amount)
-        try:
-            with transaction.atomic():
-                bet = Sportsbet.objects.create(
-                    player_id=player.pk, selection=current, odds=current.odds, stake=amount, idempotency_key=key
-                )
-        except IntegrityError as exc:  # the same key committed by a concurrent double-click
-            raise DuplicateTransaction(label="casino.sportsbet", pk=key) from exc
-        ledger.post(
-            kind=LedgerTransaction.Kind.BET_STAKE,
-            idempotency_key=f"bet:{bet.pk}:stake",
-            entries=[(account.ledger_code, -amount), (ledger.SYSTEM_SPORTSBOOK, amount)],
-            reference=f"sportsbet:{bet.pk}",
-            description=f"{current.market.event} - {current.name} @ {current.odds}"[:200],
+        return _record_bet(
+            account=account,
+            key=key,
+            amount=amount,
+            description=f"{current.market.event} - {current.name} @ {current.odds}",
+            player_id=player.pk,
+            selection=current,
+            odds=current.odds,
         )
-        return bet
 
     return idempotent(
         find=lambda: _existing_bet(player_id=player.pk, key=key),
         attempt=attempt,
         same=lambda bet: bet.selection_id == selection.pk and bet.stake == amount,
     )
+
+
+def _record_bet(*, account, key: str, amount: Decimal, description: str, **fields) -> Sportsbet:
+    """The bet row (``fields``: player, selection or kind, odds) and its stake's ledger
+    transaction ``bet:<id>:stake``, after the caller debited ``account`` in this transaction:
+    a single and an accumulator alike. A key committed meanwhile by a concurrent double-click
+    is ``DuplicateTransaction`` (the caller's retry finds that bet)."""
+    try:
+        with transaction.atomic():
+            bet = Sportsbet.objects.create(stake=amount, idempotency_key=key, **fields)
+    except IntegrityError as exc:
+        raise DuplicateTransaction(label="casino.sportsbet", pk=key) from exc
+    ledger.post(
+        kind=LedgerTransaction.Kind.BET_STAKE,
+        idempotency_key=f"bet:{bet.pk}:stake",
+        entries=[(account.ledger_code, -amount), (ledger.SYSTEM_SPORTSBOOK, amount)],
+        reference=f"sportsbet:{bet.pk}",
+        description=description[:200],
+    )
+    return bet
 
 
 def _existing_bet(*, player_id: int, key: str) -> Sportsbet | None:
@@ -114,10 +132,11 @@ def _lock_event_for_betting(*, market_id: int, event_id: int) -> None:
     bets to commit, and makes a bet that starts after the settlement see it. So
     no bet can slip onto an event after its bets were settled. The market is
     locked too: a market moved to another event since we read it (only possible
-    while it has no bets) is a lost race, re-run against the market as it is now.
+    while it has no bets) is a lost race, re-run against the market as it is now;
+    a suspended market (issue 18) refuses the bet with ``MarketSuspended``.
     """
     sql = (
-        f"SELECT e.id, e.status, e.starts_at FROM {Market._meta.db_table} m "  # noqa: S608 - names from meta
+        f"SELECT e.id, e.status, e.starts_at, m.status FROM {Market._meta.db_table} m "  # noqa: S608 - names from meta
         f"JOIN {SportEvent._meta.db_table} e ON e.id = m.event_id WHERE m.id = %s FOR SHARE OF m, e"
     )
     with connection.cursor() as cursor:
@@ -125,13 +144,17 @@ def _lock_event_for_betting(*, market_id: int, event_id: int) -> None:
         row = cursor.fetchone()
     if row is None:
         raise BettingClosed("This event no longer exists.")
-    locked_event_id, status, starts_at = row
+    locked_event_id, status, starts_at, market_status = row
     if locked_event_id != event_id:
         raise ConcurrencyConflict(label="casino.market", pk=market_id)
     if status != SportEvent.Status.OPEN:
         raise BettingClosed("This event is settled: betting is closed.")
     if starts_at <= timezone.now():
         raise BettingClosed("This event has started: betting is closed.")
+    if market_status != Market.Status.OPEN:
+        # Read under the same share lock: suspend_market's UPDATE waits for the bets in
+        # flight, and a bet locking after the suspension committed reads it here.
+        raise MarketSuspended()
 
 
 def _check_odds(*, selection: Selection, expected_odds, style: str = DECIMAL) -> None:
@@ -273,20 +296,34 @@ def _settle_bets(*, event: SportEvent, parsed: dict[int, int | str], now) -> Set
 
     # Conditional, set-based updates (WHERE status = 'open', version bumped):
     # only the transaction that claimed the event gets here, and a bet row is
-    # never settled twice even if this ran again.
-    open_bets = Sportsbet.objects.filter(selection__market__event=event, status=Sportsbet.Status.OPEN)
+    # never settled twice even if this ran again. The conditions are on the bet row
+    # itself (selection ids, no join): an UPDATE re-checks them on a row another
+    # transaction changed meanwhile (an early cash-out), which a join's subquery would not.
+    market_of = dict(selections.values_list("pk", "market_id"))
+    open_bets = Sportsbet.objects.filter(status=Sportsbet.Status.OPEN)
 
-    def settle(bets, status) -> int:
+    def settle(selection_ids, status) -> int:
+        bets = open_bets.filter(selection_id__in=selection_ids)
         return bets.update(status=status, settled_at=now, version=F("version") + 1)
 
-    report.won = settle(open_bets.filter(selection_id__in=won_ids), Sportsbet.Status.WON)
-    report.void = settle(open_bets.filter(selection__market_id__in=void_market_ids), Sportsbet.Status.VOID)
-    report.lost = settle(open_bets.filter(selection__market_id__in=decided_market_ids), Sportsbet.Status.LOST)
+    report.won = settle(won_ids, Sportsbet.Status.WON)
+    report.void = settle([s for s, m in market_of.items() if m in void_market_ids], Sportsbet.Status.VOID)
+    report.lost = settle([s for s, m in market_of.items() if m in decided_market_ids], Sportsbet.Status.LOST)
     report.payouts, report.queued_amount = _queue_payouts(event_id=event.pk, now=now)
     _notify_settled(event_id=event.pk, now=now)
     report.player_ids = list(
         Payout.objects.filter(bet__selection__market__event=event).values_list("player_id", flat=True).distinct()
     )
+    # Accumulators (issue 18): this event's legs, then every accumulator now decided, in this transaction.
+    from casino.services.accumulators import settle_legs  # noqa: PLC0415 - accumulators imports this module
+
+    accas = settle_legs(event=event, parsed=parsed, now=now)
+    report.won += accas["won"]
+    report.lost += accas["lost"]
+    report.void += accas["void"]
+    report.payouts += accas["payouts"]
+    report.queued_amount += accas["queued_amount"]
+    report.player_ids = sorted(set(report.player_ids) | set(accas["player_ids"]))
     return report
 
 
@@ -465,18 +502,39 @@ def create_match_event(
     starts_at=None,
     sport: str = "Football",
     max_stake: Decimal = Decimal("500.00"),
+    extra_markets: dict | None = None,
 ) -> SportEvent:
-    """A football match with a 1X2 ("Match result") market: home / draw / away."""
+    """A football match with a 1X2 ("Match result") market: home / draw / away.
+
+    ``extra_markets`` (issue 18) adds more markets, each with its two prices:
+    ``{"over_under": ("1.90", "1.90"), "btts": ("1.80", "2.00")}`` gives "Over/under 2.5 goals"
+    (Over 2.5 / Under 2.5; ``"over_under_line"`` sets another line, default 2.5) and
+    "Both teams to score" (Yes / No). Unknown keys raise ``ValueError`` (a programming error).
+    """
+    extra = dict(extra_markets or {})
+    line = Decimal(str(extra.pop("over_under_line", "2.5")))
+    unknown = set(extra) - {Market.Kind.OVER_UNDER, Market.Kind.BTTS}
+    if unknown:
+        raise ValueError(f"unknown market kinds: {', '.join(sorted(unknown))}")
     starts_at = starts_at or timezone.now() + timedelta(days=2)
     with transaction.atomic():
         event = SportEvent.objects.create(name=name, sport=sport, starts_at=starts_at)
-        market = Market.objects.create(event=event, name="Match result", max_stake=max_stake)
-        Selection.objects.bulk_create(
-            [
-                Selection(market=market, name=label, odds=Decimal(price))
-                for label, price in zip((home, "Draw", away), odds, strict=True)
-            ]
-        )
+        specs = [(Market.Kind.MATCH_RESULT, "Match result", None, (home, "Draw", away), odds)]
+        if Market.Kind.OVER_UNDER in extra:
+            labels = (f"Over {line}", f"Under {line}")
+            specs.append((Market.Kind.OVER_UNDER, f"Over/under {line} goals", line, labels, extra["over_under"]))
+        if Market.Kind.BTTS in extra:
+            specs.append((Market.Kind.BTTS, "Both teams to score", None, ("Yes", "No"), extra["btts"]))
+        for kind, market_name, market_line, labels, prices in specs:
+            market = Market.objects.create(
+                event=event, name=market_name, kind=kind, line=market_line, max_stake=max_stake
+            )
+            Selection.objects.bulk_create(
+                [
+                    Selection(market=market, name=label, odds=Decimal(str(price)))
+                    for label, price in zip(labels, prices, strict=True)
+                ]
+            )
     return event
 
 

@@ -1,6 +1,7 @@
-// Sportsbook: the picked price stays highlighted while the slip holds it, the slip is a
-// bottom sheet on phones (CSS) that opens on a pick and closes with its x or Escape, and
-// the slip shows the potential return as the stake is typed. The server computes what is
+// Sportsbook: the prices on the slip stay pressed, the slip is a bottom sheet on phones (CSS)
+// that opens on a pick and folds down with its x or Escape, and the slip shows the potential
+// return as the stake is typed (a single's odds, or an accumulator's combined odds as the server
+// rounded them: the product half-up to 2 decimals, sent in data-odds). The server computes what is
 // stored (casino.odds.potential_return); this only previews the same figure, with exact
 // integer arithmetic (cents x hundredths, half-up), never floats.
 (function () {
@@ -8,15 +9,29 @@
 
   function slip() { return document.getElementById("slip"); }
 
-  function syncPicked(picked) {
+  // The slip lists what it holds (data-selections="3,8,12"): those prices are pressed.
+  function syncPicked(extra) {
     var el = slip();
-    if (picked === undefined) picked = el ? el.getAttribute("data-selection") || "" : "";
+    var held = (el ? el.getAttribute("data-selections") || "" : "").split(",").filter(Boolean);
+    if (extra) held.push(extra);
     document.querySelectorAll("button.odds[data-selection]").forEach(function (btn) {
-      var on = picked !== "" && btn.getAttribute("data-selection") === picked;
+      var on = held.indexOf(btn.getAttribute("data-selection")) !== -1;
       btn.classList.toggle("picked", on);
       btn.setAttribute("aria-pressed", on ? "true" : "false");
     });
     document.body.classList.toggle("slip-open", !!(el && el.classList.contains("is-open")));
+  }
+
+  // Phones: the x folds the bottom sheet down to its title bar, and opens it again.
+  function setCollapsed(collapsed) {
+    var el = slip();
+    if (!el) return;
+    el.classList.toggle("is-collapsed", collapsed);
+    var btn = el.querySelector(".slip-close");
+    if (btn) {
+      btn.setAttribute("aria-expanded", collapsed ? "false" : "true");
+      btn.setAttribute("aria-label", collapsed ? "Show the bet slip" : "Hide the bet slip");
+    }
   }
 
   // "12", "12.5", "12.50" -> 1250n; anything else (the server explains) -> null
@@ -61,6 +76,8 @@
       syncPicked(btn.getAttribute("data-selection"));  // at once, before the slip arrives
       focusStakeNext = true;
     }
+    var close = evt.target.closest("#slip .slip-close");
+    if (close) setCollapsed(!slip().classList.contains("is-collapsed"));
   });
 
   document.addEventListener("input", function (evt) {
@@ -69,8 +86,8 @@
 
   document.addEventListener("keydown", function (evt) {
     if (evt.key !== "Escape") return;
-    var close = document.querySelector("#slip .slip-close");
-    if (close && document.body.classList.contains("slip-open")) close.click();
+    var el = slip();
+    if (el && document.body.classList.contains("slip-open") && !el.classList.contains("is-collapsed")) setCollapsed(true);
   });
 
   document.addEventListener("htmx:afterSettle", function (evt) {

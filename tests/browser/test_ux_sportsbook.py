@@ -14,7 +14,7 @@ from accounts.selectors import balance_of
 from accounts.services import responsible
 from casino import services
 from casino.models import Sportsbet
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, no_sideways_scroll, screenshot
 from tests.factories import PASSWORD, PlayerFactory
 from tests.helpers.sportsbook import bet, make_event, result_for, selections
 
@@ -29,10 +29,6 @@ def pg(request):
     pg = request.getfixturevalue(request.param)
     pg.width = WIDTHS[request.param]
     return pg
-
-
-def no_sideways_scroll(pg) -> None:
-    assert pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), pg.url
 
 
 def in_viewport(pg, locator) -> bool:
@@ -72,17 +68,24 @@ def test_the_picked_price_stays_highlighted_and_the_slip_is_in_view(pg):
     stake.fill("10")
     pg.get_by_role("button", name="Place bet").click()
     expect(pg.locator("#slip .receipt")).to_contain_text("placed: €10.00 on Home FC at 2.00")
-    expect(pick).to_have_attribute("aria-pressed", "true")  # the slip still holds it
+    expect(pick).to_have_attribute("aria-pressed", "false")  # placed: its leg left the slip (issue 18)
     expect(pg.get_by_test_id("header-balance")).to_have_text("€90.00")  # htmx balance-changed
     no_sideways_scroll(pg)
 
-    # Another price moves the highlight; the slip's x closes it and un-presses the price.
+    # Another price of the same match replaces the one on the slip (one per event); clearing empties it.
+    pick.click()
+    expect(pick).to_have_attribute("aria-pressed", "true")
     other = pg.get_by_test_id(f"odds-{draw.pk}")
     other.click()
     expect(other).to_have_attribute("aria-pressed", "true")
     expect(pick).to_have_attribute("aria-pressed", "false")
     expect(pg.get_by_test_id("slip-odds")).to_have_text("3.40")
-    pg.get_by_role("link", name="Close the bet slip").click()
+    expect(pg.get_by_test_id("slip-notice")).to_contain_text("Draw replaced Home FC")
+    if pg.width < 760:  # the sheet's x folds it down to its title bar, and opens it again
+        pg.get_by_role("button", name="Hide the bet slip").click()
+        expect(pg.get_by_test_id("slip-clear")).to_be_hidden()
+        pg.get_by_role("button", name="Show the bet slip").click()
+    pg.get_by_test_id("slip-clear").click()
     expect(other).to_have_attribute("aria-pressed", "false")
     if pg.width < 760:
         expect(pg.get_by_test_id("slip")).to_be_hidden()
@@ -269,8 +272,10 @@ def test_sportsbook_pages_at_both_widths(pg):
     pg.keyboard.press("Enter")  # prices are buttons: the keyboard picks them too
     expect(first).to_have_attribute("aria-pressed", "true")
     expect(pg.get_by_label("Stake")).to_be_focused()
-    pg.keyboard.press("Escape")  # and Escape closes the slip again
-    expect(first).to_have_attribute("aria-pressed", "false")
+    pg.keyboard.press("Escape")  # and Escape folds the phone's sheet away; the slip still holds the price
+    expect(first).to_have_attribute("aria-pressed", "true")
+    if pg.width < 760:
+        expect(pg.get_by_label("Stake")).to_be_hidden()
 
 
 def test_the_open_slip_and_the_results_have_no_serious_axe_violation(pg):

@@ -19,10 +19,10 @@ from django.utils import timezone
 from accounts.selectors import balance_of
 from casino import services
 from casino.models import GameSession
-from casino.slots import Machine
 from promotions.models import BonusGrant
 from promotions.services import grant_bonus
 from tests.factories import PlayerFactory
+from tests.helpers.slots import force_reels
 
 pytestmark = pytest.mark.django_db
 
@@ -30,15 +30,6 @@ D = Decimal
 HTMX = {"HTTP_HX_REQUEST": "true"}
 OPT_IN = "Use bonus funds after my cash"
 NO_COUNT = "Does not count towards bonus wagering; bonus money cannot be played here."
-
-
-def force_reels(monkeypatch, *symbols):
-    """The next spins stop on these payline symbols (only the RNG is replaced)."""
-
-    def spin(self):
-        return self.outcome(tuple(strip.index(sym) for strip, sym in zip(self.reels, symbols, strict=True)))
-
-    monkeypatch.setattr(Machine, "spin", spin)
 
 
 def give_bonus(player, amount="5.00", *, multiple=2, max_stake="1.00", key="test"):

@@ -368,6 +368,9 @@ def test_sportsbook_ledger_account_balances_over_a_full_cycle(player, other_play
 def test_demo_event_is_a_football_match_with_1x2_and_idempotent(db):
     ev = create_demo_event()
     assert ev.sport == "Football" and ev.name == DEMO_EVENTS[0]["name"]
-    assert [s.name for s in selections(ev)][1] == "Draw"
+    result, goals, btts = ev.markets.order_by("id")  # issue 18: three markets per demo match
+    assert [s.name for s in result.selections.order_by("id")][1] == "Draw"
+    assert (goals.kind, goals.line, btts.kind) == ("over_under", Decimal("2.5"), "btts")
+    assert [s.name for s in goals.selections.order_by("id")] == ["Over 2.5", "Under 2.5"]
     assert create_demo_event().pk == ev.pk
     assert selectors.upcoming_events().filter(pk=ev.pk).exists()

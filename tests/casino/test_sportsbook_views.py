@@ -25,6 +25,11 @@ def post_bet(client, selection, stake="10.00", odds=None, key="k1", **extra):
     return client.post(reverse("place_bet"), data, **extra)
 
 
+def pick(client, selection):
+    """Add ``selection`` to the slip (a price button)."""
+    return client.post(reverse("slip_add"), {"selection": selection.pk}, **HTMX)
+
+
 def test_sportsbook_lists_events_with_prices(player_client, event, django_assert_max_num_queries):
     make_event(name="Second match")
     with django_assert_max_num_queries(12):
@@ -36,7 +41,8 @@ def test_sportsbook_lists_events_with_prices(player_client, event, django_assert
 
 def test_slip_fragment_for_htmx(player_client, event):
     home, _, _ = selections(event)
-    response = player_client.get(reverse("sportsbook"), {"selection": home.pk}, **HTMX)
+    pick(player_client, home)
+    response = player_client.get(reverse("sportsbook"), **HTMX)
     assert response.status_code == 200
     body = response.content.decode()
     assert 'id="slip"' in body and "<h1>" not in body and 'name="stake"' in body
@@ -183,17 +189,18 @@ def test_wallet_shows_pending_and_paid_payouts(player_client, player, event):
 # --- issue 15: the picked price, the slip's return, results, odds formats, balance, breaks --------------
 def test_the_picked_price_is_pressed_and_the_others_are_not(player_client, event):
     home, draw, _ = selections(event)
-    body = player_client.get(reverse("sportsbook"), {"selection": home.pk}).content.decode()
+    pick(player_client, home)
+    body = player_client.get(reverse("sportsbook")).content.decode()
     pressed = body.split(f'data-testid="odds-{home.pk}"')[0].rsplit("<button", 1)[1]
     assert 'aria-pressed="true"' in pressed and "picked" in pressed
     other = body.split(f'data-testid="odds-{draw.pk}"')[0].rsplit("<button", 1)[1]
     assert 'aria-pressed="false"' in other and "picked" not in other
-    assert 'data-selection="' + str(home.pk) + '" data-testid="slip"' in body  # the slip says what it holds
+    assert 'data-selections="' + str(home.pk) + '" data-testid="slip"' in body  # the slip says what it holds
 
 
 def test_the_slip_shows_the_potential_return_of_a_refused_stake_form(player_client, player, event):
     home, _, _ = selections(event)
-    body = player_client.get(reverse("sportsbook"), {"selection": home.pk}, **HTMX).content.decode()
+    body = pick(player_client, home).content.decode()
     assert 'data-testid="slip-return"' in body and 'data-odds="2.00"' in body and "–</output>" in body
     player.odds_format = "fractional"
     player.save(update_fields=["odds_format"])
@@ -222,10 +229,11 @@ def test_prices_show_in_the_players_odds_format_everywhere(player_client, player
     for odds_format, home_price, away_price in (("fractional", "1/1", "3/1"), ("american", "+100", "+300")):
         player.odds_format = odds_format
         player.save(update_fields=["odds_format"])
-        book = player_client.get(reverse("sportsbook"), {"selection": home.pk}).content.decode()
+        pick(player_client, home)
+        book = player_client.get(reverse("sportsbook")).content.decode()
         assert f'<strong class="odds-price">{away_price}</strong>' in book
-        assert f'data-testid="slip-odds">{home_price}</strong>' in book
-        assert 'name="expected_odds" value="2.00"' in book  # the slip still posts the decimal price
+        assert f'data-testid="slip-odds-{home.pk}">{home_price}</strong>' in book
+        assert f'name="price_{home.pk}" value="2.00"' in book  # the slip still posts the decimal price
         assert f'class="num">{home_price}</td>' in player_client.get(reverse("my_bets")).content.decode()
         assert f'class="num">{home_price}</dd>' in player_client.get(placed.get_absolute_url()).content.decode()
 
@@ -256,8 +264,9 @@ def test_results_list_is_a_fixed_number_of_queries(player_client, django_assert_
 
 def test_the_slip_is_disabled_with_the_reason_during_a_break(player_client, player, event):
     home, _, _ = selections(event)
+    pick(player_client, home)
     responsible.take_a_break(player=player, days=1)
-    body = player_client.get(reverse("sportsbook"), {"selection": home.pk}).content.decode()
+    body = player_client.get(reverse("sportsbook")).content.decode()
     assert 'data-testid="slip-blocked"' in body
     assert '<fieldset class="plain" disabled aria-describedby="slip-blocked">' in body
     assert post_bet(player_client, home).status_code == 422  # the server refuses anyway

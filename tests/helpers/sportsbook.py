@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from casino import services
-from casino.models import Game, Payout, SportEvent, Sportsbet
+from casino.models import Game, Market, Payout, SportEvent, Sportsbet
 from casino.services.sportsbook import create_match_event
 
 
@@ -58,3 +58,30 @@ def make_game(slug: str = "sportsbook-test-slot") -> Game:
 
 def queued_payouts(player) -> list[Payout]:
     return list(Payout.objects.filter(player=player, state=Payout.State.QUEUED))
+
+
+def market_form(market: Market, **overrides) -> dict:
+    """The market change page as posted, selections inline."""
+    sels = list(market.selections.order_by("id"))
+    data = {
+        "event": market.event_id,
+        "name": market.name,
+        "kind": market.kind,  # issue 18: a kind and a goals line (read-only once bets exist)
+        "line": "" if market.line is None else str(market.line),
+        "max_stake": str(market.max_stake),
+        "selections-TOTAL_FORMS": len(sels),
+        "selections-INITIAL_FORMS": len(sels),
+        "selections-MIN_NUM_FORMS": 0,
+        "selections-MAX_NUM_FORMS": 1000,
+    }
+    for i, s in enumerate(sels):
+        data |= {
+            f"selections-{i}-id": s.pk,
+            f"selections-{i}-market": market.pk,
+            f"selections-{i}-name": s.name,
+            f"selections-{i}-odds": str(s.odds),
+            f"selections-{i}-max_liability": "" if s.max_liability is None else str(s.max_liability),
+            f"selections-{i}-liability_mode": s.liability_mode,
+        }
+    data.update(overrides)
+    return data
