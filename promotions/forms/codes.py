@@ -8,9 +8,13 @@ from django.utils import timezone
 from casino.models import Game
 from core.exceptions import DomainError
 from promotions.models import PromotionCode
-from promotions.services.bonus import max_wagering_multiple, validate_bonus_terms
-from promotions.services.codes import (
+from promotions.services.bonus import (
     BONUS_MAX_VALID_DAYS,
+    max_wagering_multiple,
+    validate_bonus_terms,
+    validate_valid_days,
+)
+from promotions.services.codes import (
     MAX_LIMIT,
     SPEC_FIELDS,
     code_exists,
@@ -93,9 +97,10 @@ def _check_bonus_terms(form: forms.Form, cleaned: dict) -> None:
     except DomainError as exc:
         field = {"max_stake": "bonus_max_stake", "conversion_cap": "bonus_conversion_cap"}.get(exc.field, exc.field)
         form.add_error(field if field in form.fields else None, exc.message)
-    days = cleaned["bonus_valid_days"]
-    if not 1 <= days <= BONUS_MAX_VALID_DAYS:
-        form.add_error("bonus_valid_days", f"A bonus is valid for 1 to {BONUS_MAX_VALID_DAYS} days.")
+    try:
+        validate_valid_days(cleaned["bonus_valid_days"])
+    except DomainError as exc:
+        form.add_error("bonus_valid_days", exc.message)
 
 
 def _check_spec(form: forms.Form, cleaned: dict) -> None:

@@ -87,6 +87,14 @@ def validate_bonus_terms(*, wagering_multiple, max_stake, conversion_cap=None) -
     return wagering_multiple, max_stake, conversion_cap
 
 
+def validate_valid_days(days) -> int:
+    """A promotion's bonus validity: a whole number of days, 1 to ``BONUS_MAX_VALID_DAYS``;
+    ``InvalidBonusTerms`` naming the rule otherwise (codes, vendor cashback and their forms)."""
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= BONUS_MAX_VALID_DAYS:
+        raise InvalidBonusTerms(f"A bonus is valid for 1 to {BONUS_MAX_VALID_DAYS} days.", field="valid_days")
+    return days
+
+
 # --- granting -------------------------------------------------------------------------------
 def grant_bonus(
     *,

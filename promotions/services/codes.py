@@ -36,7 +36,7 @@ from core.money import parse_amount
 from core.versioning import retry_on_conflict, versioned_update
 from promotions.exceptions import AlreadyRedeemed, CodeNotActive, InvalidCode, LimitReached, UnknownCode
 from promotions.models import LimitToken, PromotionCode, Redemption
-from promotions.services.bonus import BONUS_MAX_VALID_DAYS, grant_bonus, validate_bonus_terms
+from promotions.services.bonus import grant_bonus, validate_bonus_terms, validate_valid_days
 
 CODE_MAX_LENGTH = 40
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]*$")
@@ -191,12 +191,10 @@ def validate_code_spec(
             )
         except DomainError as exc:
             raise InvalidCode(exc.message) from exc
-        if (
-            isinstance(bonus_valid_days, bool)
-            or not isinstance(bonus_valid_days, int)
-            or not 1 <= bonus_valid_days <= BONUS_MAX_VALID_DAYS
-        ):
-            raise InvalidCode(f"A bonus is valid for 1 to {BONUS_MAX_VALID_DAYS} days.")
+        try:
+            validate_valid_days(bonus_valid_days)
+        except DomainError as exc:
+            raise InvalidCode(exc.message) from exc
     else:
         if any(
             value not in (None, "")

@@ -35,7 +35,7 @@ from core.versioning import retry_on_conflict, versioned_update
 from promotions.exceptions import InvalidPromotion, PromotionOverlap
 from promotions.models import PromotionHistory, VendorPromotion
 from promotions.models.vendors import PaysAs, PromotionKind
-from promotions.services.bonus import BONUS_MAX_VALID_DAYS, validate_bonus_terms
+from promotions.services.bonus import validate_bonus_terms, validate_valid_days
 
 MAX_ACTIVE = 2
 # A start a few minutes in the past is accepted (a form filled in "now"); older
@@ -219,8 +219,10 @@ def clean_bonus_terms(params: dict) -> dict:
     except DomainError as exc:
         raise InvalidPromotion(exc.message, field=_TERM_FIELDS.get(exc.field or "")) from None
     days = _whole(params["bonus_valid_days"], "The validity is a whole number of days.", "bonus_valid_days")
-    if not 1 <= days <= BONUS_MAX_VALID_DAYS:
-        raise InvalidPromotion(f"A bonus is valid for 1 to {BONUS_MAX_VALID_DAYS} days.", field="bonus_valid_days")
+    try:
+        validate_valid_days(days)
+    except DomainError as exc:
+        raise InvalidPromotion(exc.message, field="bonus_valid_days") from None
     return {
         "pays_as": PaysAs.BONUS,
         "wagering_multiple": multiple,

@@ -18,11 +18,11 @@ from playwright.sync_api import expect
 from accounts.selectors import balance_of
 from casino.demo import load_demo_games
 from casino.models import GameSession
-from casino.slots import Machine
 from promotions.models import BonusGrant
 from promotions.services import issue_code
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, no_sideways_scroll, screenshot
 from tests.factories import PASSWORD, PlayerFactory, StaffFactory
+from tests.helpers.slots import force_reels
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,19 +37,6 @@ def pg(request):
     page = request.getfixturevalue(request.param)
     page.width = WIDTHS[request.param]
     return page
-
-
-def force_reels(monkeypatch, symbols):
-    """The next spins stop on these payline symbols (the live server runs in this process)."""
-
-    def spin(self):
-        return self.outcome(tuple(strip.index(sym) for strip, sym in zip(self.reels, symbols, strict=True)))
-
-    monkeypatch.setattr(Machine, "spin", spin)
-
-
-def no_sideways_scroll(page):
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
 
 
 def no_serious_axe_findings(page):
@@ -125,7 +112,7 @@ def test_a_bonus_code_played_through_to_cash(pg, monkeypatch):
     outcomes = [LOSS, WIN_2X, LOSS, WIN_2X, LOSS]
     bonus_after = ["€4.00", "€5.00", "€4.00", "€5.00", "€4.00"]
     for n, symbols in enumerate(outcomes, start=1):
-        force_reels(monkeypatch, symbols)
+        force_reels(monkeypatch, *symbols)
         pg.get_by_label("Stake (€0.10 – €1.00, the bonus maximum)").fill("1.00")
         pg.get_by_role("button", name="Spin", exact=True).click()
         expect(pg.get_by_test_id("spin-count")).to_have_text(str(n))

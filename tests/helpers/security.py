@@ -120,6 +120,21 @@ def build_world(*, markers: Markers = OWNER, username: str | None = None) -> Wor
     )
 
 
+def give_bonus(world: World, *, source_key: str, source: str, amount: str = "6.43"):
+    """The world's player's active bonus grant (5x wagering, maximum stake 2.00, valid 7 days),
+    made once per ``source_key`` (``grant_bonus`` returns the first grant for its key): the
+    wallet's bonus panel and the forfeit page then show the most."""
+    return promo_services.grant_bonus(
+        player=world.player,
+        amount=Decimal(amount),
+        wagering_multiple=5,
+        expires_at=timezone.now() + timedelta(days=7),
+        max_stake=Decimal("2.00"),
+        source_key=source_key,
+        source=source,
+    )
+
+
 def money_snapshot() -> tuple:
     """Everything that changes when money (or money state) moves."""
     return (

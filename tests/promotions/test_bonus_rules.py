@@ -29,13 +29,13 @@ from casino import services as casino
 from casino.demo import load_demo_games
 from casino.exceptions import BonusNotPlayable, StakeAboveBonusMaximum
 from casino.models import Game, GameSession, Spin
-from casino.slots import Machine
 from core.models import AuditLog
 from promotions import services
 from promotions.exceptions import BonusChanged, BonusInPlay, BonusNotActive, InvalidBonusTerms, InvalidCode
 from promotions.models import BonusGrant
 from tests.factories import PlayerFactory
 from tests.helpers.codes import make_code
+from tests.helpers.slots import force_outcome, force_reels
 
 D = Decimal
 LOSS = ("lemon", "plum", "bell")  # pays nothing
@@ -44,24 +44,15 @@ _keys = itertools.count(1)
 
 
 # --- helpers (the concurrency and hot-row tests use them too) ---------------------------------
-def force_reels(monkeypatch, *symbols: str) -> None:
-    """Make the next spins stop on these payline symbols (the RNG is the only thing replaced)."""
-
-    def spin(self):
-        return self.outcome(tuple(strip.index(sym) for strip, sym in zip(self.reels, symbols, strict=True)))
-
-    monkeypatch.setattr(Machine, "spin", spin)
-
-
 def force_multiplier(monkeypatch, multiplier: Decimal) -> None:
     """Make the next spins pay ``stake x multiplier`` (rounded to the cent, as the machine does):
     wins no whole-number paytable gives (10.00 on a 4.00 stake, 1.00 on a 3.00 stake)."""
 
-    def spin(self):
-        stops = tuple(strip.index(sym) for strip, sym in zip(self.reels, LOSS, strict=True))
-        return dataclasses.replace(self.outcome(stops), multiplier=multiplier)
+    def outcome(machine):
+        stops = tuple(strip.index(sym) for strip, sym in zip(machine.reels, LOSS, strict=True))
+        return dataclasses.replace(machine.outcome(stops), multiplier=multiplier)
 
-    monkeypatch.setattr(Machine, "spin", spin)
+    force_outcome(monkeypatch, outcome)
 
 
 def give_bonus(

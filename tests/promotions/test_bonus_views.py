@@ -19,12 +19,12 @@ from accounts.selectors import balance_of
 from casino import services as casino
 from casino.demo import load_demo_games
 from casino.models import Game, GameSession
-from casino.slots import Machine
 from promotions import services
 from promotions.models import BonusGrant
 from promotions.selectors.bonus import bonus_liability, wallet_bonus
 from tests.factories import PlayerFactory
 from tests.helpers.codes import make_code
+from tests.helpers.slots import force_reels
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -40,15 +40,6 @@ def games(db):
 @pytest.fixture
 def fruit(games):
     return games["fruit-frenzy"]
-
-
-def force_reels(monkeypatch, *symbols):
-    """Make the next spins stop on these payline symbols (the RNG is the only thing replaced)."""
-
-    def spin(self):
-        return self.outcome(tuple(strip.index(sym) for strip, sym in zip(self.reels, symbols, strict=True)))
-
-    monkeypatch.setattr(Machine, "spin", spin)
 
 
 def grant(player, amount="20.00", *, multiple=5, max_stake="2.00", days=7, cap=None, source="Promotion code SPRING"):

@@ -14,7 +14,6 @@ from accounts import ledger
 from accounts.models import Account, LedgerEntry, LedgerTransaction
 from casino import services as casino
 from casino.models import Game, Vendor
-from casino.slots import Machine
 from core.models import AuditLog
 from promotions import effects
 from promotions import services as promotions
@@ -22,6 +21,7 @@ from promotions.exceptions import InvalidPromotion
 from promotions.models import BonusGrant, PromotionHistory, VendorPromotion
 from promotions.services.vendors import clean_params, describe
 from tests.factories import PlayerFactory
+from tests.helpers.slots import force_reels
 
 DAY = timedelta(days=1)
 TERMS = {"pays_as": "bonus", "wagering_multiple": 5, "bonus_max_stake": "2.00", "bonus_valid_days": 7}
@@ -49,10 +49,7 @@ def game(vendor):
 def losing(monkeypatch):
     """Every spin stops on lemon, lemon, lemon: a loss (the RNG is the only thing replaced)."""
 
-    def spin(self):
-        return self.outcome(tuple(strip.index("lemon") for strip in self.reels))
-
-    monkeypatch.setattr(Machine, "spin", spin)
+    force_reels(monkeypatch, "lemon", "lemon", "lemon")
 
 
 def running(vendor, **params):

@@ -6,6 +6,8 @@
   selections, change (settle, void) sportsbets, plus any ``settle_*`` permission.
 - ``marketing``: view everything; add, change and delete promotion codes, vendors
   and vendor promotions; change (cancel) bonus grants.
+- ``finance``: view everything, plus ``reports.view_reports`` (the finance report page,
+  its CSV export and "Roll up now"). Only this group sees the reports.
 
 Bonus grants are made and ended by the services only: "change" on a grant is the
 permission to cancel it from its admin page (audited), nothing else.
@@ -22,6 +24,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 DOMAIN_APPS = ("core", "accounts", "casino", "promotions")
+REPORT_APPS = ("reports",)  # not viewed by every group: a group gets its report permissions by name
 FULL = ("add", "change", "delete", "view")
 
 GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -38,8 +41,9 @@ GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
         "promotions.vendorpromotion": FULL,
         "promotions.bonusgrant": ("change", "view"),
     },
+    "finance": {},
 }
-EXTRA_CODENAME_PREFIXES = {"trader": ("settle_",)}
+EXTRA_CODENAME_PREFIXES = {"trader": ("settle_",), "finance": ("view_reports",)}
 
 
 def permissions_for(group_name: str) -> list[Permission]:
@@ -53,7 +57,9 @@ def permissions_for(group_name: str) -> list[Permission]:
         wanted.update((app_label, f"{action}_{model_name}") for action in actions)
     perms = [
         perm
-        for perm in Permission.objects.filter(content_type__app_label__in=DOMAIN_APPS).select_related("content_type")
+        for perm in Permission.objects.filter(content_type__app_label__in=DOMAIN_APPS + REPORT_APPS).select_related(
+            "content_type"
+        )
         if (perm.content_type.app_label, perm.codename) in wanted
         or perm.codename.startswith(EXTRA_CODENAME_PREFIXES.get(group_name, ("\0",)))
     ]
@@ -61,10 +67,10 @@ def permissions_for(group_name: str) -> list[Permission]:
 
 
 class Command(BaseCommand):
-    help = "Create or update the staff groups support, trader and marketing with their permissions."
+    help = "Create or update the staff groups support, trader, marketing and finance with their permissions."
 
     def handle(self, *args, **options):
-        for label in DOMAIN_APPS:  # make sure every model's permissions exist (fresh databases)
+        for label in DOMAIN_APPS + REPORT_APPS:  # make sure every model's permissions exist (fresh databases)
             create_permissions(apps.get_app_config(label), verbosity=0)
         ContentType.objects.clear_cache()
         with transaction.atomic():
