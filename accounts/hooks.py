@@ -36,6 +36,10 @@ class BalanceSource:
 # Read by ``accounts.reconcile`` (read only).
 balance_sources: list[BalanceSource] = []
 
+# More sections of ``manage.py reconcile`` (e.g. the operator reports' roll-up against the
+# ledger, issue 19): each callable returns an object with ``.ok`` and ``.lines()``.
+reconcile_sections: list[Callable[[], object]] = []
+
 
 @dataclass(frozen=True)
 class ActivitySpan:

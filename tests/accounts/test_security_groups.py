@@ -29,7 +29,7 @@ def test_setup_groups_is_idempotent(db, capsys):
     first = {g.name: set(g.permissions.values_list("codename", flat=True)) for g in Group.objects.all()}
     call_command("setup_groups")
     second = {g.name: set(g.permissions.values_list("codename", flat=True)) for g in Group.objects.all()}
-    assert first == second and set(first) == {"support", "trader", "marketing"}
+    assert first == second and set(first) == {"support", "trader", "marketing", "finance"}
     assert "support" in capsys.readouterr().out
 
 
