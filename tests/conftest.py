@@ -3,6 +3,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from celery._state import _set_task_join_will_block
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import close_old_connections, connection
@@ -37,6 +38,11 @@ def _fast_and_eager(settings):
     yield
     celery_app.conf.task_always_eager = eager
     celery_app.conf.task_eager_propagates = propagates
+    # Eager tasks run under celery's process-wide "denied join" flag, saved and restored per
+    # task: two threads running eager tasks at once (a concurrency test) can leave it set,
+    # and a later test's AsyncResult.get() would then refuse ("never call result.get() within
+    # a task"). No task is running between tests: clear it.
+    _set_task_join_will_block(False)
 
 
 @pytest.fixture

@@ -66,3 +66,19 @@ def log_in(pg, username: str, password: str) -> None:
     pg.get_by_label("Password").fill(password)
     pg.get_by_role("button", name="Log in").click()
     pg.wait_for_url(lambda url: "/login/" not in url)
+
+
+def no_sideways_scroll(pg) -> None:
+    """The page is no wider than the window (nothing scrolls sideways on a phone)."""
+    width = pg.evaluate("document.documentElement.scrollWidth")
+    inner = pg.evaluate("window.innerWidth")
+    assert width <= inner, f"{pg.url} scrolls sideways ({width}px wide in a {inner}px window)"
+
+
+SIZED = {"390": "phone_page", "1280": "page"}
+
+
+@pytest.fixture(params=sorted(SIZED))
+def sized(request):
+    """The same journey at 390 px (touch) and at 1280 px: (page, width)."""
+    return request.getfixturevalue(SIZED[request.param]), int(request.param)

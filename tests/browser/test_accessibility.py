@@ -9,21 +9,18 @@ below fails the test instead of being skipped.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
-from django.utils import timezone
 
+from casino import services as casino_services
 from casino.demo import ensure_demo_vendor
 from casino.models import Vendor
-from promotions import services as promo_services
 from tests.browser.conftest import log_in, screenshot
 from tests.factories import PASSWORD, StaffFactory
-from tests.helpers.security import World, build_world, player_routes
-from tests.helpers.sportsbook import make_event
+from tests.helpers.security import World, build_world, give_bonus, player_routes
+from tests.helpers.sportsbook import make_event, selections
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,7 +35,7 @@ SETTLE_ANIMATIONS = """() => Promise.race([
 
 # GET URLs that are not pages a person reads: a redirect to a static file, a header fragment,
 # the logout (POST only) and the actions that only take POSTs never show up (they have no GET).
-NOT_PAGES = {"favicon", "header_balance"}
+NOT_PAGES = {"favicon", "header_balance", "session_statement", "fair_verifier"}  # + JSON and .py downloads
 ANONYMOUS = {"login", "signup"}
 
 
@@ -59,7 +56,9 @@ def _kwargs(world: World, vendor: Vendor) -> dict[str, dict]:
     return {
         "game_detail": {"slug": world.game.slug},
         "session_detail": {"pk": world.session.pk},
+        "session_verify": {"pk": world.session.pk},
         "bet_detail": {"pk": world.bet.pk},
+        "cash_out_early": {"pk": world.bet.pk},
         "redemption_detail": {"pk": world.redemption.pk},
         "bonus_forfeit": {"pk": _bonus(world).pk},
         "vendor_detail": {"slug": vendor.slug},
@@ -68,15 +67,7 @@ def _kwargs(world: World, vendor: Vendor) -> dict[str, dict]:
 
 def _bonus(world: World):
     """An active bonus (made once per player): the wallet's bonus panel and the forfeit preview."""
-    return promo_services.grant_bonus(
-        player=world.player,
-        amount=Decimal("6.43"),
-        wagering_multiple=5,
-        expires_at=timezone.now() + timedelta(days=7),
-        max_stake=Decimal("2.00"),
-        source_key=f"a11y-bonus:{world.player.pk}",
-        source="Audit bonus",
-    )
+    return give_bonus(world, source_key=f"a11y-bonus:{world.player.pk}", source="Audit bonus")
 
 
 def _audit(pg, url: str, *, name: str, status: int = 200) -> list[Found]:
@@ -123,7 +114,7 @@ def _player_urls(world: World, vendor: Vendor) -> dict[str, str]:
 
 def _post_only(route: str) -> bool:
     # Actions (spin, feed, leave, open, cash out) take POSTs only; GET answers 405 and is no page.
-    return any(route.rstrip("/").endswith(tail) for tail in ("/spin", "/feed", "/leave", "/play", "/cash-out"))
+    return any(route.rstrip("/").endswith(tail) for tail in ("/spin", "/feed", "/leave", "/seed", "/play", "/cash-out"))
 
 
 def test_every_player_page_has_no_serious_or_critical_axe_violation(page):
@@ -137,6 +128,10 @@ def test_every_player_page_has_no_serious_or_critical_axe_violation(page):
         if response.status == 405:  # an action URL without a GET page
             continue
         found += _audit(page, url, name=name)
+    # A closed session: the revealed seeds, and the verify page with a row per spin.
+    casino_services.leave(session=world.session)
+    for name in ("session_detail", "session_verify"):
+        found += _audit(page, urls[name], name=f"{name}_closed")
     assert len(urls) >= 15, sorted(urls)  # the walk really found the pages
     assert not found, "axe found serious/critical violations:\n" + "\n".join(map(str, found))
 
@@ -166,6 +161,9 @@ def test_custom_admin_pages_have_no_serious_or_critical_axe_violation(page):
         "bulk_issue": reverse("admin:promotions_code_bulk_issue"),
         "bonus_grants": reverse("admin:promotions_bonusgrant_changelist"),
         "bonus_grant_cancel": reverse("admin:promotions_bonusgrant_change", args=[_bonus(world).pk]),
+        "trading": reverse("admin:casino_sportevent_trading", args=[event.pk]),
+        "change_odds": reverse("admin:casino_selection_change_odds", args=[selections(event)[0].pk]),
+        "finance_report": reverse("admin:reports_dailyfigure_report"),
     }
     found: list[Found] = []
     for name, url in urls.items():

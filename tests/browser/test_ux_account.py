@@ -24,25 +24,12 @@ from accounts.selectors import balance_of
 from accounts.services import responsible
 from promotions import services as promotions
 from promotions.demo import ensure_demo_codes
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, no_sideways_scroll, screenshot
 from tests.factories import PASSWORD, PlayerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 D = Decimal
-WIDTHS = {"390": "phone_page", "1280": "page"}
-
-
-@pytest.fixture(params=sorted(WIDTHS))
-def sized(request):
-    """The same journey at 390 px (touch) and at 1280 px: (page, width)."""
-    return request.getfixturevalue(WIDTHS[request.param]), int(request.param)
-
-
-def no_sideways_scroll(pg) -> None:
-    width = pg.evaluate("document.documentElement.scrollWidth")
-    inner = pg.evaluate("window.innerWidth")
-    assert width <= inner, f"{pg.url} scrolls sideways ({width}px wide in a {inner}px window)"
 
 
 def in_view_without_scrolling(pg, locator) -> None:

@@ -54,7 +54,7 @@ from promotions import services as promo_services
 from promotions.demo import ensure_demo_vendor_promotions
 from promotions.models import BonusGrant
 from tests.factories import PASSWORD, PlayerFactory
-from tests.helpers.security import OWNER, World, build_world, player_routes
+from tests.helpers.security import OWNER, World, build_world, give_bonus, player_routes
 from tests.helpers.sportsbook import make_event
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -174,15 +174,7 @@ class Fixture:
 @pytest.fixture
 def fx(db) -> Fixture:
     world = build_world()
-    promo_services.grant_bonus(  # an active bonus: the wallet's panel and the forfeit page
-        player=world.player,
-        amount=Decimal("6.43"),
-        wagering_multiple=5,
-        expires_at=timezone.now() + timedelta(days=7),
-        max_stake=Decimal("2.00"),
-        source_key=f"fuzz-bonus:{world.player.pk}",
-        source="Fuzz bonus",
-    )
+    give_bonus(world, source_key=f"fuzz-bonus:{world.player.pk}", source="Fuzz bonus")  # the wallet's panel, forfeit
     other = PlayerFactory(balance="50.00")
     vendor = ensure_demo_vendor_promotions(ensure_demo_vendor())
     now = timezone.now()
@@ -398,6 +390,10 @@ PLAYER: dict[str, Case] = {
         kwargs=SESSION, get=False, post=lambda fx: {"feed-amount": "1.00", "feed-idempotency_key": _key}
     ),
     "session_leave": Case(kwargs=SESSION, get=False, post=lambda fx: {}),
+    "session_seed": Case(kwargs=SESSION, get=False, post=lambda fx: {"seed-client_seed": "fuzzed-seed"}),
+    "session_verify": Case(kwargs=SESSION, query=PAGE),
+    "session_statement": Case(kwargs=SESSION),
+    "fair_verifier": Case(anonymous=True),
     "sportsbook": Case(query=("selection",)),
     "place_bet": Case(
         get=False,
@@ -411,6 +407,18 @@ PLAYER: dict[str, Case] = {
     "my_bets": Case(query=("status", "page")),
     "bet_detail": Case(kwargs=BET),
     "cash_out_bet": Case(kwargs=BET, get=False, post=lambda fx: {}),
+    "cash_out_early": Case(kwargs=BET, post=lambda fx: {"expected_offer": "1.00", "idempotency_key": _key}),
+    "slip_add": Case(get=False, post=lambda fx: {"selection": str(fx.world.selection_id)}),
+    "slip_remove": Case(get=False, post=lambda fx: {"selection": str(fx.world.selection_id)}),
+    "slip_clear": Case(get=False, post=lambda fx: {}),
+    "slip_place": Case(
+        get=False,
+        post=lambda fx: {
+            "stake": "1.00",
+            "idempotency_key": _key,
+            f"price_{fx.world.selection_id}": "2.00",
+        },
+    ),
     "profile": Case(post=lambda fx: {"odds_format": "fractional"}),
     "redeem": Case(post=lambda fx: {"code": OWNER.code, "from": "wallet"}),
     "redemption_detail": Case(kwargs=lambda fx: {"pk": fx.world.redemption.pk}),
@@ -432,6 +440,7 @@ TEXT_FIELDS = (
     "free_spin",
     "confirm",
     "next",
+    "seed-client_seed",
 )
 
 
@@ -637,7 +646,21 @@ ADMIN_VALID: dict[str, Callable[[Fixture], dict]] = {
         "limit": "5",
     },
     "admin:casino_sportevent_settle": _settle_form,
+    "admin:casino_selection_change_odds": lambda fx: {
+        "odds": "2.25",
+        "expected_version": str(_trading_market().selections.first().version),
+    },
 }
+
+
+def _trading_market():
+    """A market of an event no player fuzz uses (suspending it stops nothing else)."""
+    from casino.models import Market  # noqa: PLC0415
+
+    market = Market.objects.filter(event__name="Trading FC vs Fuzz").first()
+    return market or make_event(name="Trading FC vs Fuzz").markets.first()
+
+
 # Forms fuzzed one field at a time (as the superuser): this project's own forms. Django's and
 # django-axes' stock forms (users, groups, passwords) get the shallow treatment.
 DEEP = set(ADMIN_VALID) | {"admin:casino_game_change", "admin:casino_sportevent_change", "admin:casino_market_change"}
@@ -655,6 +678,13 @@ ADMIN_CUSTOM: dict[str, AdminCase] = {
     "accounts_user_activity": AdminCase(lambda fx: {"user_id": fx.world.player.pk}, query=("hours",)),
     "auth_user_password_change": AdminCase(lambda fx: {"id": fx.other.pk}, post=True),
     "casino_sportevent_settle": AdminCase(lambda fx: {"pk": fx.open_event.pk}, post=True),
+    "casino_sportevent_trading": AdminCase(lambda fx: {"pk": fx.open_event.pk}),
+    "reports_dailyfigure_report": AdminCase(lambda fx: {}, query=("date_from", "date_to", "product", "game", "format")),
+    "reports_dailyfigure_roll_up": AdminCase(lambda fx: {}, post=True),
+    # suspend / reopen a market of an event of their own (the players' events stay open)
+    "casino_market_suspend": AdminCase(lambda fx: {"pk": _trading_market().pk}, post=True),
+    "casino_market_reopen": AdminCase(lambda fx: {"pk": _trading_market().pk}, post=True),
+    "casino_selection_change_odds": AdminCase(lambda fx: {"pk": _trading_market().selections.first().pk}, post=True),
     "promotions_code_bulk_issue": AdminCase(lambda fx: {}, post=True),
     "promotions_code_export_csv": AdminCase(lambda fx: {}, query=("campaign",)),
     "casino_vendor_timeline": AdminCase(lambda fx: {"vendor_id": fx.vendor_id}, query=("from",)),

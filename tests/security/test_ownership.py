@@ -12,18 +12,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.selectors import balance_of
 from casino import services as casino_services
+from casino.models import Selection, Sportsbet
 from core.money import format_money
-from promotions import services as promo_services
 from promotions.models import BonusGrant
 from tests.helpers.security import (
     CODE,
@@ -33,6 +30,7 @@ from tests.helpers.security import (
     STAKE,
     World,
     build_world,
+    give_bonus,
     money_snapshot,
     player_routes,
     routes_with_ids,
@@ -60,6 +58,26 @@ def _leave(world: World) -> None:
     casino_services.leave(session=world.session)
 
 
+_OFFERS: dict[int, dict] = {}
+
+
+def _open_bet(world: World) -> Sportsbet:
+    """The owner's open single on the world's open event (made once): it has a cash-out offer."""
+    selection = Selection.objects.get(pk=world.selection_id)
+    return casino_services.place_sportsbet(
+        player=world.player, selection=selection, stake="2.00", idempotency_key=f"open-bet-{world.player.pk}"
+    )
+
+
+def _cash_out_form(world: World) -> dict:
+    """The offer the owner saw, with one key: the owner's second post replays the first."""
+    bet = _open_bet(world)
+    if bet.pk not in _OFFERS:
+        offer = casino_services.cash_out_offer(bet)
+        _OFFERS[bet.pk] = {"expected_offer": str(offer), "idempotency_key": f"cash-out-{bet.pk}"}
+    return _OFFERS[bet.pk]
+
+
 BONUS = "6.43"  # the owner's bonus amount: on their wallet, nowhere else
 NO_GRANT = 987654320
 
@@ -70,15 +88,7 @@ def _bonus_key(world: World) -> str:
 
 def _give_bonus(world: World) -> None:
     """The owner gets an active bonus (a wrong owner check on the forfeit would forfeit it)."""
-    promo_services.grant_bonus(
-        player=world.player,
-        amount=Decimal(BONUS),
-        wagering_multiple=5,
-        expires_at=timezone.now() + timedelta(days=7),
-        max_stake=Decimal("2.00"),
-        source_key=_bonus_key(world),
-        source="Owner's bonus",
-    )
+    give_bonus(world, source_key=_bonus_key(world), source="Owner's bonus", amount=BONUS)
 
 
 def _bonus_pk(world: World) -> int:
@@ -96,8 +106,12 @@ OWNED: dict[str, Owned] = {
     "session_spin": Owned(SESSION, ("POST",), lambda w: {"spin-stake": "0.10", "spin-idempotency_key": _key()}),
     "session_feed": Owned(SESSION, ("POST",), lambda w: {"feed-amount": "5.00", "feed-idempotency_key": _key()}),
     "session_leave": Owned(SESSION, ("POST",)),
+    "session_seed": Owned(SESSION, ("POST",), lambda w: {"seed-client_seed": "intruder-seed"}),
+    "session_verify": Owned(SESSION, ("GET",), setup=_leave),
+    "session_statement": Owned(SESSION, ("GET",), setup=_leave),
     "bet_detail": Owned(lambda w: {"pk": w.bet.pk}, ("GET",)),
     "cash_out_bet": Owned(lambda w: {"pk": w.bet.pk}, ("POST",), setup=_leave),
+    "cash_out_early": Owned(lambda w: {"pk": _open_bet(w).pk}, ("GET", "POST"), lambda w: _cash_out_form(w)),
     "redemption_detail": Owned(lambda w: {"pk": w.redemption.pk}, ("GET",)),
     "bonus_forfeit": Owned(lambda w: {"pk": _bonus_pk(w)}, ("GET", "POST"), _bonus_version, setup=_give_bonus),
 }
@@ -122,10 +136,14 @@ PER_PLAYER_PAGES: dict[str, tuple[str, ...]] = {
     "reality_check": (),
     "header_balance": (),  # the requesting player's own balance, a header fragment
 }
-ANONYMOUS_OK = {"login", "signup", "logout", "favicon"}
+ANONYMOUS_OK = {"login", "signup", "logout", "favicon", "fair_verifier"}
 # Posts without an id: they act on the requesting player's own account only.
 OWN_ACCOUNT_ACTIONS = {
     "place_bet",
+    "slip_add",  # the slip is the requesting player's session; placing debits their own account
+    "slip_remove",
+    "slip_clear",
+    "slip_place",
     "deposit",
     "withdraw",
     "responsible_limits",
@@ -244,8 +262,8 @@ def test_the_statement_lists_only_the_players_own_ledger_entries(owner, intruder
 @pytest.mark.django_db
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_anonymous_users_are_sent_to_log_in_everywhere(method, owner, client):
+    kwargs_for = {name: case.kwargs(owner) for name, case in OWNED.items()}  # may place the owner's open bet
     before = money_snapshot()
-    kwargs_for = {name: case.kwargs(owner) for name, case in OWNED.items()}
     kwargs_for.update({"game_detail": {"slug": owner.game.slug}, "session_open": {"slug": owner.game.slug},
                        "vendor_detail": {"slug": "any-studio"}})  # fmt: skip
     for name in sorted(set(player_routes()) - ANONYMOUS_OK):

@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
-from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from casino import services as casino_services
 from casino.demo import ensure_demo_vendor
-from promotions import services as promo_services
 from promotions.models import BonusGrant
-from tests.helpers.security import World, build_world, money_snapshot, player_routes
+from tests.helpers.security import World, build_world, give_bonus, money_snapshot, player_routes
 
 ALLOWED: dict[str, set[str]] = {
     "signup": {"GET", "POST"},
@@ -46,11 +42,20 @@ ALLOWED: dict[str, set[str]] = {
     "session_spin": {"POST"},
     "session_feed": {"POST"},
     "session_leave": {"POST"},
+    "session_seed": {"POST"},
+    "session_verify": {"GET"},
+    "session_statement": {"GET"},
+    "fair_verifier": {"GET"},
     "sportsbook": {"GET"},
     "place_bet": {"POST"},
     "my_bets": {"GET"},
     "bet_detail": {"GET"},
     "cash_out_bet": {"POST"},
+    "cash_out_early": {"GET", "POST"},
+    "slip_add": {"POST"},
+    "slip_remove": {"POST"},
+    "slip_clear": {"POST"},
+    "slip_place": {"POST"},
     "profile": {"GET", "POST"},
     "redeem": {"GET", "POST"},
     "redemption_detail": {"GET"},
@@ -58,8 +63,9 @@ ALLOWED: dict[str, set[str]] = {
     "vendor_detail": {"GET"},
     "favicon": {"GET", "HEAD"},
 }
-ANONYMOUS = {"signup", "login", "favicon"}
-NOT_PAGES = {"favicon", "header_balance"}  # a redirect to a static file; the header's balance fragment
+ANONYMOUS = {"signup", "login", "favicon", "fair_verifier"}
+# a redirect to a static file; the header's balance fragment; JSON and Python downloads
+NOT_PAGES = {"favicon", "header_balance", "session_statement", "fair_verifier"}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -70,15 +76,7 @@ def _key() -> str:
 def _bonus(world: World) -> BonusGrant:
     """The world's player's active bonus grant (made once per player: ``grant_bonus`` returns the
     first grant for its source key), so the wallet's bonus panel and the forfeit page show the most."""
-    return promo_services.grant_bonus(
-        player=world.player,
-        amount=Decimal("6.43"),
-        wagering_multiple=5,
-        expires_at=timezone.now() + timedelta(days=7),
-        max_stake=Decimal("2.00"),
-        source_key=f"security-bonus:{world.player.pk}",
-        source="Security bonus",
-    )
+    return give_bonus(world, source_key=f"security-bonus:{world.player.pk}", source="Security bonus")
 
 
 # Valid form data for each POST: a missing CSRF check would let it through and move money.
@@ -100,6 +98,7 @@ POST_DATA = {
     "session_spin": lambda w: {"spin-stake": "0.10", "spin-idempotency_key": _key()},
     "session_feed": lambda w: {"feed-amount": "5.00", "feed-idempotency_key": _key()},
     "session_leave": lambda w: {},
+    "session_seed": lambda w: {"seed-client_seed": "page-seed"},
     "place_bet": lambda w: {
         "selection": w.selection_id,
         "expected_odds": "2.00",
@@ -107,6 +106,11 @@ POST_DATA = {
         "idempotency_key": _key(),
     },
     "cash_out_bet": lambda w: {},
+    "cash_out_early": lambda w: {"expected_offer": "1.00", "idempotency_key": _key()},
+    "slip_add": lambda w: {"selection": w.selection_id},
+    "slip_remove": lambda w: {"selection": w.selection_id},
+    "slip_clear": lambda w: {},
+    "slip_place": lambda w: {"stake": "1.00", "idempotency_key": _key(), f"price_{w.selection_id}": "2.00"},
     "profile": lambda w: {"odds_format": "fractional"},
     "redeem": lambda w: {"code": "OWNERONLY7"},
     "bonus_forfeit": lambda w: {"version": str(BonusGrant.objects.get(pk=_bonus(w).pk).version)},
@@ -121,8 +125,12 @@ def _kwargs(name: str, world: World, vendor_slug: str) -> dict | None:
         "session_spin": {"pk": world.session.pk},
         "session_feed": {"pk": world.session.pk},
         "session_leave": {"pk": world.session.pk},
+        "session_seed": {"pk": world.session.pk},
+        "session_verify": {"pk": world.session.pk},
+        "session_statement": {"pk": world.session.pk},
         "bet_detail": {"pk": world.bet.pk},
         "cash_out_bet": {"pk": world.bet.pk},
+        "cash_out_early": {"pk": world.bet.pk},
         "redemption_detail": {"pk": world.redemption.pk},
         "bonus_forfeit": {"pk": _bonus(world).pk},
         "vendor_detail": {"slug": vendor_slug},
@@ -287,7 +295,8 @@ def test_every_player_page_has_a_title_labelled_fields_and_real_buttons(world, v
         for name, m in ALLOWED.items()
         if "GET" in m and name not in NOT_PAGES
     }
-    urls["sportsbook"] += f"?selection={world.selection_id}"
+    # the slip with a selection in it (the slip lives in the player's session)
+    assert _client(world).post(reverse("slip_add"), {"selection": world.selection_id}).status_code == 302
     extra = {}
     failures = []
     for name, url in sorted(urls.items()):
@@ -300,6 +309,7 @@ def test_every_player_page_has_a_title_labelled_fields_and_real_buttons(world, v
     # The same pages after leaving the machine (closed session, cash-out button on the bet page).
     casino_services.leave(session=world.session)
     extra["session_detail (closed)"] = urls["session_detail"]
+    extra["session_verify (closed)"] = urls["session_verify"]
     extra["bet_detail (cash-out)"] = urls["bet_detail"]
     for label, url in extra.items():
         response = _client(world).get(url)

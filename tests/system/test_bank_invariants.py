@@ -51,6 +51,8 @@ def test_money_is_conserved_and_never_negative_under_a_concurrent_workload(celer
     done = {op for (op, result) in workload.tally.outcomes if result == "ok"}
     assert {"deposit", "withdraw", "open", "feed", "spin", "leave", "bet", "redeem", "settle"} <= done
     assert {"grant", "feed_bonus", "forfeit", "expire"} <= done
+    # Issue 18: accumulators, early cash-outs, odds changes and suspensions ran among the rest.
+    assert {"acca", "cash_out_early", "odds", "suspend", "reopen"} <= done
     assert workload.checker.samples >= 5
     assert figures["payouts"] > 0 and figures["spins"] > 1000
     assert workload.tally.outcomes[("redeem", "LimitReached")] > 0
@@ -61,3 +63,5 @@ def test_money_is_conserved_and_never_negative_under_a_concurrent_workload(celer
     assert figures["bonus_staked"] > 0 and figures["bonus_converted"] > 0
     assert min(bonus["converted"], bonus["expired"], bonus["forfeited"]) > 0, bonus
     assert workload.tally.outcomes[("forfeit", "BonusInPlay")] > 0
+    # Provably fair (issue 17): the checker recomputed every closed session of the run.
+    assert figures["fair_sessions_verified"] > 0

@@ -58,6 +58,13 @@ EXPECTED_ERRORS = (
     "StakeAboveBonusMaximum",
     "BonusInPlay",
     "BonusNotActive",
+    # Sportsbook depth (issue 18): the trader moved a price or suspended a market between the
+    # player reading it and betting; an offer moved or went (a settlement, a suspension) before
+    # the player accepted it.
+    "OddsChanged",
+    "MarketSuspended",
+    "CashOutOfferChanged",
+    "CashOutUnavailable",
 )
 STAKES = [Decimal(s) for s in ("0.10", "0.20", "0.50", "1.00", "2.00")]
 PLAYER_OPS = {  # weights of a player worker's operations
@@ -76,8 +83,20 @@ PLAYER_OPS = {  # weights of a player worker's operations
     "grant": 3,  # bonus funds with small random terms (grant_bonus)
     "feed_bonus": 4,  # feed more than the player's cash: bonus money makes up the rest
     "forfeit": 1,
+    "acca": 4,  # an accumulator of 2-4 legs from different open events (issue 18)
+    "cash_out_early": 3,  # accept the offer shown for one of the player's open bets
 }
-TRADER_OPS = {"settle": 5, "idle_sweep": 2, "sweep_task": 2, "idle_task": 1, "expire": 2, "expire_task": 1}
+TRADER_OPS = {
+    "settle": 5,
+    "idle_sweep": 2,
+    "sweep_task": 2,
+    "idle_task": 1,
+    "expire": 2,
+    "expire_task": 1,
+    "odds": 3,  # a trader moves a price (issue 18: slips and cash-out offers holding it are re-asked)
+    "suspend": 2,
+    "reopen": 2,
+}
 # A grant's terms: small amounts and 1-2x wagering so that some convert within the run; some
 # expire within seconds (the trader's expiry, the beat task and the lazy expiry race play on them).
 GRANT_LIFETIMES = (3, 6, 3600, 3600)  # seconds
@@ -233,6 +252,7 @@ class Workload:
             odds=("2.10", "3.40", "3.20"),
             starts_at=timezone.now() + timedelta(days=1),
             max_stake=Decimal("500.00"),
+            extra_markets={"over_under": ("1.90", "1.90"), "btts": ("1.80", "2.00")},
         )
 
     def _open_events(self):
@@ -358,6 +378,35 @@ class Workload:
                 player=player, selection=choice, stake=cents(rng, 50, 1000), idempotency_key=key,
                 expected_odds=choice.odds,
             )  # fmt: skip
+            return None
+        if op == "acca":
+            from casino.services.accumulators import place_accumulator
+
+            events = list(self._open_events().order_by("id")[:8])
+            if len(events) < 2:
+                return "acca_none_open"
+            legs = []
+            for event in rng.sample(events, min(len(events), rng.randint(2, 4))):
+                options = list(Selection.objects.filter(market__event=event).order_by("id"))
+                legs.append(options[rng.randrange(len(options))])
+            place_accumulator(
+                player=player,
+                selections=legs,
+                stake=cents(rng, 50, 500),
+                idempotency_key=key,
+                expected_odds={leg.pk: leg.odds for leg in legs},
+            )
+            return None
+        if op == "cash_out_early":
+            from casino.services.cashout import cash_out_early, cash_out_offer
+
+            bet = Sportsbet.objects.filter(player=player, status=Sportsbet.Status.OPEN).order_by("?").first()
+            if bet is None:
+                return "cash_out_early_none"
+            offer = cash_out_offer(bet)
+            if offer is None:
+                return "cash_out_early_no_offer"
+            cash_out_early(bet=bet, expected_offer=offer, idempotency_key=key)
             return None
         if op == "cash_out_bet":
             bet = (
@@ -536,10 +585,29 @@ class Workload:
             self._new_event()
             if event is None:
                 return "settle_none_open"
-            home, draw, away = event.markets.get().selections.order_by("id")
-            market = event.markets.get()
-            outcome = rng.choices([home.pk, draw.pk, away.pk, "void"], [4, 3, 3, 1])[0]
-            services.settle_event(event=event, result={market.pk: outcome})
+            result = {}
+            for market in event.markets.order_by("id"):
+                picks = list(market.selections.order_by("id").values_list("pk", flat=True))
+                result[market.pk] = rng.choices([*picks, "void"], [*[3] * len(picks), 1])[0]
+            services.settle_event(event=event, result=result)
+            return None
+        if op in ("odds", "suspend", "reopen"):
+            from casino.models import Market, Selection
+            from casino.services import markets
+
+            open_markets = Market.objects.filter(event__in=self._open_events())
+            if op == "odds":
+                selection = Selection.objects.filter(market__in=open_markets).order_by("?").first()
+                if selection is None:
+                    return "odds_none_open"
+                moved = max(Decimal("1.05"), selection.odds + rng.choice([Decimal("-0.10"), Decimal("0.10")]))
+                markets.change_odds(selection=selection, odds=moved, actor=None)
+                return None
+            status = Market.Status.OPEN if op == "suspend" else Market.Status.SUSPENDED
+            market = open_markets.filter(status=status).order_by("?").first()
+            if market is None:
+                return f"{op}_none"
+            (markets.suspend_market if op == "suspend" else markets.reopen_market)(market=market, actor=None)
             return None
         if op == "idle_sweep":
             services.close_idle_sessions(idle_for=timedelta(seconds=self.idle_seconds))
@@ -640,9 +708,11 @@ class Workload:
             "queued payout with a ledger credit": """
                 SELECT count(*) FROM casino_payout p JOIN accounts_ledgertransaction t
                 ON t.idempotency_key = 'payout:' || p.id WHERE p.state = 'queued'""",
-            "payout on a bet that did not win or void": """
+            "payout on a bet that did not win, void or cash out": """
                 SELECT count(*) FROM casino_payout p JOIN casino_sportsbet b ON b.id = p.bet_id
-                WHERE b.status NOT IN ('won', 'void')""",
+                WHERE b.status NOT IN ('won', 'void', 'cashed_out')
+                   OR (b.status = 'cashed_out') <> (p.kind = 'cash_out')
+                   OR (p.kind = 'cash_out' AND p.amount <> b.cash_out_amount)""",
             "strict code over its limit": """
                 SELECT count(*) FROM promotions_promotioncode c WHERE c.limit_policy = 'strict'
                 AND (SELECT count(*) FROM promotions_redemption r WHERE r.code_id = c.id) > c."limit" """,
@@ -716,8 +786,8 @@ class Workload:
         for session in GameSession.objects.filter(player_id__in=self.player_ids, status=GameSession.Status.OPEN):
             services.leave(session=session)
         for event in self._open_events():
-            market = event.markets.get()
-            services.settle_event(event=event, result={market.pk: market.selections.order_by("id").first().pk})
+            result = {m.pk: m.selections.order_by("id").first().pk for m in event.markets.order_by("id")}
+            services.settle_event(event=event, result=result)
         tasks.sweep_payouts.delay()
         queued = Payout.objects.filter(player_id__in=self.player_ids, state=Payout.State.QUEUED)
         deadline = time.monotonic() + payout_timeout
@@ -798,8 +868,9 @@ class Workload:
             problems.append("the players' money and the system accounts do not sum to zero")
 
         # Every winning bet paid exactly once, with the right amount.
+        paying = [Sportsbet.Status.WON, Sportsbet.Status.VOID, Sportsbet.Status.CASHED_OUT]
         bad_bets = bets.annotate(n=Count("payout")).filter(
-            (Q(status__in=[Sportsbet.Status.WON, Sportsbet.Status.VOID]) & ~Q(n=1))
+            (Q(status__in=paying) & ~Q(n=1))
             | Q(status__in=[Sportsbet.Status.LOST, Sportsbet.Status.OPEN], n__gt=0)
         )
         if bad_bets.exists():
@@ -815,8 +886,13 @@ class Workload:
                 """,
                 [pids],
             )
+            settled_prices = self._accumulator_prices(cur, pids)
+            cashed = dict(bets.filter(status=Sportsbet.Status.CASHED_OUT).values_list("payout__id", "cash_out_amount"))
             for payout_id, amount, status, stake, odds, credited, txs in cur.fetchall():
-                owed = (stake * odds).quantize(Decimal("0.01"), ROUND_HALF_UP) if status == "won" else stake
+                price = settled_prices.get(payout_id, odds)  # an accumulator pays its won legs' price
+                owed = (stake * price).quantize(Decimal("0.01"), ROUND_HALF_UP) if status == "won" else stake
+                if status == Sportsbet.Status.CASHED_OUT:
+                    owed = cashed.get(payout_id)
                 if amount != owed or credited != amount or txs != 1:
                     problems.append(
                         f"payout {payout_id}: amount {amount} (owed {owed}), credited {credited} in {txs} transactions"
@@ -869,6 +945,7 @@ class Workload:
             paid_in = cur.fetchone()[0]
         if paid_in != len(mine):
             problems.append(f"{len(mine)} bonus grants, {paid_in} bonus-grant ledger transactions")
+        fair_checked = self._fair_problems(problems, sessions)
         figures = {
             "player_money": player_money,
             "bonus_held": bonus_held,
@@ -887,8 +964,58 @@ class Workload:
             "payouts": Payout.objects.filter(player_id__in=pids).count(),
             "redemptions": per_code,
             "sessions": sessions.count(),
+            "fair_sessions_verified": fair_checked,
         }
         return problems, figures
+
+    @staticmethod
+    def _accumulator_prices(cur, pids) -> dict:
+        """{payout id: the price a won accumulator pays}: its won legs' odds (void 1.00), rounded
+        as ``casino.services.accumulators.settled_odds`` does."""
+        from casino.services.accumulators import settled_odds
+
+        cur.execute(
+            """
+            SELECT p.id, l.result, l.odds FROM casino_payout p
+            JOIN casino_sportsbet b ON b.id = p.bet_id AND b.kind = 'accumulator' AND b.status = 'won'
+            JOIN casino_betleg l ON l.bet_id = b.id
+            WHERE p.player_id = ANY(%s) ORDER BY p.id, l.id
+            """,
+            [pids],
+        )
+        legs: dict[int, list] = {}
+        for payout_id, result, odds in cur.fetchall():
+            legs.setdefault(payout_id, []).append((result, odds))
+        return {payout_id: settled_odds(results) for payout_id, results in legs.items()}
+
+    @staticmethod
+    def _fair_problems(problems: list[str], sessions) -> int:
+        """Provably fair (issue 17): every session's spins have the nonces 1..N (no gap, no
+        repeat, whatever raced), and every closed session recomputes from its revealed seeds."""
+        from django.db import connection
+
+        from casino import selectors
+        from casino.models import GameSession
+
+        with connection.cursor() as cur:
+            cur.execute(
+                """
+                SELECT s.id FROM casino_gamesession s LEFT JOIN casino_spin sp ON sp.session_id = s.id
+                WHERE s.id = ANY(%s)
+                GROUP BY s.id, s.spin_count
+                HAVING count(sp.id) <> s.spin_count OR count(DISTINCT sp.nonce) <> s.spin_count
+                    OR coalesce(min(sp.nonce), 1) <> 1 OR coalesce(max(sp.nonce), 0) <> s.spin_count
+                """,
+                [list(sessions.values_list("id", flat=True))],
+            )
+            problems += [f"session {row[0]}: nonces are not 1..spin_count" for row in cur.fetchall()]
+        verified = 0
+        for session in sessions.filter(status=GameSession.Status.CLOSED).select_related("game", "game_version"):
+            result = selectors.verify_session(session).result
+            if not result.ok:
+                problems.append(f"session {session.pk} does not verify: {result.problems or result.failed_spins}")
+            verified += 1
+        return verified
 
     def _ledger_totals(self, pids: list[int]) -> dict:
         """System-account legs of every transaction that touches this run's players or sessions."""
