@@ -4,6 +4,7 @@ measured in the same run, each target (issues 6 and 14) with pass/miss and by ho
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 
 from bench.common import Config
 
@@ -15,6 +16,12 @@ HISTORY_P50_RATIO = 1.2
 RSS_RATIO = 1.2
 # Issue 16's target: spins/s on machines holding bonus money from an active grant / without (spin_storm).
 BONUS_SPIN_RATIO = 0.9
+# Issue 17's target: spins/s with provably fair derivation / the draw before it (fair_spin).
+FAIR_SPIN_RATIO = 0.95
+# Issue 18's target: bets/s on one hot selection, strict sharded liability / a naive single-row counter.
+LIABILITY_STRICT_OVER_NAIVE = 3
+# Issue 19's target: the finance report page for 90 days over >= 10^6 ledger entries, p95 in ms (report_page).
+REPORT_PAGE_P95_MS = 200
 
 
 def load_average() -> list[float] | None:
@@ -84,14 +91,17 @@ def rows(measured: dict, config: Config) -> list[dict]:
         if "error" in figures:
             out.append(_row(f"{name}: FAILED", figures["error"], ok=False))
     out += _spin_rows(measured, config)
+    out += _fair_rows(measured)
     out += _growth_rows(measured)
     out += _hot_rows(measured)
     out += _promo_rows(measured, config)
+    out += _liability_rows(measured)
     out += _vendor_rows(measured)
     out += _payout_rows(measured)
     out += _pg_rows(measured)
     out += _http_rows(measured)
     out += _memory_rows(measured)
+    out += _report_rows(measured)
     return out
 
 
@@ -162,6 +172,37 @@ def _bonus_spin_rows(s: dict) -> list[dict]:
             target="0 / 0",
             ok=grant_writes_ok,
             note="wagering accumulates on the session; the grant is written when the player leaves",
+        ),
+    ]
+
+
+def _fair_rows(m: dict) -> list[dict]:
+    f = m.get("fair_spin")
+    if not f or "error" in f:
+        return []
+    share = _ratio(f["derive_us_per_spin"], f["spin_us_per_worker"])
+    runs = ", ".join(f"{'A' if r['derived'] else 'B'} {_fmt(r['spins_per_s'], 1)}" for r in f["rounds"])
+    return [
+        _at_least(
+            "fair_spin: spins/s with provably fair derivation / before",
+            f["ratio"],
+            FAIR_SPIN_RATIO,
+            note=f"{_fmt(f['spins_per_s_derived'], 1)} / {_fmt(f['spins_per_s_before'], 1)} spins/s, "
+            f"{f['workers']} workers, rounds interleaved A B B A B A A B (A derived, B secrets.randbelow: "
+            f"{runs}); {f['spins_derived']} + {f['spins_before']} spins",
+        ),
+        _row(
+            "fair_spin: derivation CPU per spin / a spin's time",
+            f"{_fmt(f['derive_us_per_spin'])} us / {_fmt(f['spin_us_per_worker'], 0)} us"
+            + (f" ({share:.2%})" if share is not None else ""),
+            note=f"HMAC-SHA256 per reel ({f['reels']} reels) with rejection sampling; the draw before "
+            f"(secrets.randbelow) took {_fmt(f['before_us_per_spin'])} us: the bound on what derivation can cost",
+        ),
+        _row(
+            "fair_spin: sessions with a nonce gap or repeat / failed spins",
+            f"{f['sessions_with_nonce_gaps']} / {f['failed']}",
+            target="0 / 0",
+            ok=f["sessions_with_nonce_gaps"] == 0 and f["failed"] == 0,
         ),
     ]
 
@@ -275,6 +316,51 @@ def _promo_rows(m: dict, config: Config) -> list[dict]:
             )
         )
     return out
+
+
+def _liability_rows(m: dict) -> list[dict]:
+    lb = m.get("liability_storm")
+    if not lb or "error" in lb:
+        return []
+    letter = {"strict": "A", "naive": "B", "unlimited": "C"}
+    runs = ", ".join(f"{letter[r['side']]} {_fmt(r['bets_per_s'], 1)}" for r in lb["rounds"])
+    over, strict = lb["overbook"], lb["strict_limit"]
+    failed = sum(lb["failed_strict"].values()) + sum(lb["failed_naive"].values())
+    consistent = all(
+        (strict["counters_match_bets"], lb["strict_counter_matches_bets"], lb["naive_counter_matches_bets"])
+    )
+    return [
+        _at_least(
+            f"liability_storm: strict sharded / naive single-row bets/s on one selection at {lb['workers']} workers",
+            lb["ratio"],
+            LIABILITY_STRICT_OVER_NAIVE,
+            note=f"{_fmt(lb['strict_bets_per_s'], 1)} / {_fmt(lb['naive_bets_per_s'], 1)} bets/s through "
+            f"place_sportsbet, limit not reached, {lb['shards']} shards; rounds A B C C B A (A strict, B naive, "
+            f"C no limit: {runs}); {lb['bets_strict']} + {lb['bets_naive']} bets, failed {failed}, "
+            f"retries {lb['retries_strict']} / {lb['retries_naive']}; the same bets with no limit at all run at "
+            f"{_fmt(lb['unlimited_bets_per_s'], 1)} bets/s = {_fmt(lb['unlimited_over_naive'])}x naive (the ceiling of "
+            f"any counter here; strict reaches {_fmt(lb['strict_over_unlimited'])} of it)",
+        ),
+        _row(
+            "liability_storm: overbook overshoot beyond the limit (largest / total over trials)",
+            f"{over['max_over']} / {over['total_over']}",
+            target=f"<= {over['bound']}",
+            ok=Decimal(over["max_over"]) <= Decimal(over["bound"]) and over["counters_match_bets"],
+            note=f"{len(over['trials'])} storms of {lb['workers']} workers on a limit of {over['limit']} "
+            f"(exposure {over['exposure_per_bet']} a bet): at most {over['max_over_bets']} bets over; the declared "
+            "bound is (workers - 1) x one bet's exposure; accepted per storm "
+            + ", ".join(str(t["accepted"]) for t in over["trials"]),
+        ),
+        _row(
+            "liability_storm: strict limit exceeded (largest over trials) / counters = open bets",
+            f"{strict['max_over']} / {'yes' if consistent else 'NO'}",
+            target="0.00 / yes",
+            ok=Decimal(strict["max_over"]) == 0 and consistent,
+            note="same storms, strict mode: liability at the end "
+            + ", ".join(t["liability"] for t in strict["trials"])
+            + f" of {strict['limit']}",
+        ),
+    ]
 
 
 def _vendor_rows(m: dict) -> list[dict]:
@@ -527,6 +613,35 @@ def _memory_rows(m: dict) -> list[dict]:
     if not w["same_worker"]:
         row["status"] = "MISS"  # a restarted worker hides a leak: the figure does not count
     return [row]
+
+
+def _report_rows(m: dict) -> list[dict]:
+    r = m.get("report_page")
+    if not r or "error" in r:
+        return []
+    page, export, rollup = r["page"], r["csv"], r["rollup"]
+    return [
+        _at_most(
+            f"report_page: finance report page p95, {r['report_days']} days, {r['entries_stored']:,} ledger entries",
+            page["p95_ms"],
+            REPORT_PAGE_P95_MS,
+            unit=" ms",
+            shown=f"{_fmt(page['p95_ms'])} ms",
+            note=f"p50 {_fmt(page['p50_ms'])} ms, max {_fmt(page['max_ms'])} ms over {page['requests']} requests "
+            f"(django.test.Client in-process, a finance-group user, after warm-up); {page['queries']} queries a page, "
+            f"{page['ledger_queries']} on the ledger; {page['bytes']:,} bytes; its CSV export p50 / p95 "
+            f"{_fmt(export['p50_ms'])} / {_fmt(export['p95_ms'])} ms; 1-min load average "
+            f"{_fmt((page.get('load_average') or [None])[0])}",
+        ),
+        _row(
+            "report_page: roll-up cost per day of data",
+            f"{_fmt(rollup['s_per_day'], 3)} s/day",
+            note=f"{rollup['days']} days ({r['transactions_stored']:,} transactions, {r['entries_stored']:,} entries) "
+            f"rolled up from scratch in {_fmt(rollup['seconds'])} s = {_fmt(rollup['s_per_100k_entries'], 3)} s per "
+            f"10^5 entries, {rollup['rows']:,} DailyFigure rows; the steady-state run (today and yesterday) "
+            f"{_fmt(rollup['steady_seconds'], 3)} s; ledger reconciles: {'yes' if r['ledger_reconciles'] else 'NO'}",
+        ),
+    ]
 
 
 def markdown(doc: dict) -> str:

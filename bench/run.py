@@ -25,14 +25,17 @@ from urllib.parse import urlsplit, urlunsplit
 RESULTS = Path(__file__).resolve().parent / "results"
 SCENARIOS = (
     "spin_storm",
+    "fair_spin",
     "hot_account_baseline",
     "promo_storm",
+    "liability_storm",
     "vendor_race",
     "payout_latency",
     "pg_limit",
     "http",
     "scale_out",
     "web_memory",
+    "report_page",  # 10^6 ledger entries over 92 days, the roll-up, the 90-day finance report page
     "history_growth",  # last: it leaves 10^6 spins behind (the next run's flush removes them)
 )
 

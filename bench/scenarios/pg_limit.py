@@ -174,6 +174,13 @@ def _capture_spin(game) -> tuple[str, bool]:
     script = to_pgbench(
         statements, tokens=tokens, returning={"casino_spin", "accounts_ledgertransaction"}, header=header
     )
+    # The spin's number (issue 17: the nonce, unique per session) follows the session as replayed,
+    # not the captured literal: spin_count read by the first statement, + 1, in the UPDATE and the INSERT.
+    nonce = "(:casino_gamesession_spin_count + 1)"
+    script = re.sub(r'"spin_count" = \d+', f'"spin_count" = {nonce}', script)
+    insert_tail = r"(, (?:true|false)), \d+(, [0-9.]+\) RETURNING \"casino_spin\")"  # free_spin, nonce, boost %
+    script, replaced = re.subn(insert_tail, rf"\1, {nonce}\2", script)
+    assert replaced == 1, "the captured spin INSERT no longer ends with free_spin, nonce, boost_percent"
     return "\\set n :n + 1\n\\set sid :smin + :client_id\n" + script, spin.win > 0
 
 
