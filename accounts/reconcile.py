@@ -1,5 +1,10 @@
 """Proof that the books balance: every transaction sums to zero and every
-stored balance equals the sum of its ledger entries."""
+stored balance equals the sum of its ledger entries.
+
+Ledger entries are partitioned by month (issue 20): every query here reads the parent table, so
+it sums across all partitions. One more check: the DEFAULT partitions of the partitioned tables
+(``settings.PARTITIONED_TABLES``) are empty; a row there means its month has no partition.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from django.db import connection
 
 from accounts import hooks, ledger
 from accounts.hooks import BalanceSource
+from core import partitions
 
 # The player accounts; higher apps add their balance-holding aggregates (game sessions)
 # through ``accounts.hooks.balance_sources``.
@@ -30,10 +36,17 @@ class Report:
     checked_balances: dict[str, int] = field(default_factory=dict)
     stored_totals: dict[str, Decimal] = field(default_factory=dict)
     system_balances: dict[str, Decimal] = field(default_factory=dict)
+    # table -> rows in its DEFAULT partition (should be 0: a row there has no month partition)
+    default_partition_rows: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not (self.unbalanced_transactions or self.balance_mismatches or self.orphan_accounts)
+        return not (
+            self.unbalanced_transactions
+            or self.balance_mismatches
+            or self.orphan_accounts
+            or any(self.default_partition_rows.values())
+        )
 
     def lines(self) -> list[str]:
         out = [f"{self.transactions} transactions, {self.entries} entries"]
@@ -47,6 +60,14 @@ class Report:
             out.append(f"MISMATCH {label} {key}: stored {stored}, ledger {summed}")
         for code, total in self.orphan_accounts:
             out.append(f"ORPHAN ledger account {code} with {total} and no stored balance")
+        for table, rows in self.default_partition_rows.items():
+            if rows:
+                out.append(
+                    f"MISSING PARTITION {table}: {rows} rows in its default partition "
+                    f"({partitions.default_partition_name(table)}); run manage.py partitions --ensure"
+                )
+            else:
+                out.append(f"{table}: default partition empty")
         out.append("OK: the ledger reconciles" if self.ok else "FAILED: the ledger does not reconcile")
         return out
 
@@ -104,4 +125,8 @@ def reconcile() -> Report:
         report.system_balances = dict(cur.fetchall())
         for code in ledger.SYSTEM_ACCOUNTS:
             report.system_balances.setdefault(code, Decimal("0.00"))
+    for table in partitions.partitioned_tables():
+        rows = partitions.default_partition_rows(table)
+        if rows is not None:  # None: not partitioned (yet), nothing to check
+            report.default_partition_rows[table] = rows
     return report

@@ -46,12 +46,13 @@ WITH s AS (
        AND NOT EXISTS (
            SELECT 1 FROM accounts_selfexclusion x
             WHERE x.player_id = %(player)s AND x.starts_at <= now() AND x.ends_at > now())
- RETURNING gs.id, gs.balance, g.name
+ RETURNING gs.id, gs.balance, g.name, gs.created_at
 ), sp AS (
     INSERT INTO casino_spin
-           (created_at, updated_at, session_id, idempotency_key, stake, win, boost, stops, symbols,
+           (created_at, updated_at, session_id, session_month, idempotency_key, stake, win, boost, stops, symbols,
             balance_after, free_spin)
-    SELECT now(), now(), s.id, %(key)s, %(stake)s, 0, 0, '[0, 0, 0]', '["raw", "raw", "raw"]', s.balance, false
+    SELECT now(), now(), s.id, date_trunc('month', s.created_at AT TIME ZONE 'UTC')::date, %(key)s, %(stake)s, 0, 0,
+           '[0, 0, 0]', '["raw", "raw", "raw"]', s.balance, false
       FROM s
  RETURNING id, session_id
 ), tx AS (

@@ -98,6 +98,10 @@ class LedgerEntry(models.Model):
     ``player:<user id>``, ``session:<id>``, ``sessionbonus:<id>``, ``bonus:<grant id>``
     or ``system:<name>``. System accounts
     keep no stored balance (their balance is a SUM), so they are never hot rows.
+
+    Issue 20: the table is partitioned by the UTC month of ``created_at`` (migration 0007,
+    ``core.partitions``); the database's primary key is (id, created_at), ``id`` stays Django's.
+    A read of one month (``created_at`` in [start, next start)) reads one partition.
     """
 
     transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries")

@@ -1,9 +1,13 @@
+import re
+from datetime import date
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
@@ -11,12 +15,16 @@ from accounts import hooks, ledger, selectors, services
 from accounts.context_processors import account_balance
 from accounts.forms import AmountForm, SignupForm, WithdrawForm
 from accounts.models import ledger_code_for_player
+from accounts.selectors.wallet import first_statement_month
 from core.exceptions import DomainError
 from core.forms import add_domain_error
 from core.htmx import changes_balance
 from core.money import format_money
+from core.partitions import add_months, month_start
 
 STATEMENT_PAGE_SIZE = 20
+MONTH_PARAM = re.compile(r"([0-9]{4})-([0-9]{2})")
+MIN_STATEMENT_YEAR = 2000
 
 
 @require_http_methods(["GET", "POST"])
@@ -40,14 +48,47 @@ def signup(request):
     return render(request, "accounts/signup.html", {"form": form})
 
 
+def _statement_month(request) -> date:
+    """The month the statement shows: ``?month=YYYY-MM``, this (UTC) month by default. A value
+    that is not a month, or a month still to come, shows this month with a message saying so."""
+    this_month = month_start(timezone.now())
+    raw = request.GET.get("month", "")
+    if not raw:
+        return this_month
+    match = MONTH_PARAM.fullmatch(raw)
+    valid = match and int(match[1]) >= MIN_STATEMENT_YEAR and 1 <= int(match[2]) <= 12
+    month = date(int(match[1]), int(match[2]), 1) if valid else None
+    if month is None:
+        messages.warning(request, "That is not a month (use YYYY-MM, e.g. 2026-11): showing this month.")
+        return this_month
+    if month > this_month:
+        messages.info(request, f"{month:%B %Y} has not started yet: showing this month.")
+        return this_month
+    return month
+
+
+def _statement_context(request) -> dict:
+    """One month of the statement (one partition: issue 20), paginated, with the months around it:
+    no "previous" before the player's first entry's month, no "next" after this month."""
+    month = _statement_month(request)
+    this_month = month_start(timezone.now())
+    first = first_statement_month(player=request.user) or this_month
+    entries = selectors.statement(player=request.user, month=month)
+    return {
+        "page": Paginator(entries, STATEMENT_PAGE_SIZE).get_page(request.GET.get("page")),
+        "statement_month": month,
+        "statement_previous": add_months(month, -1) if month > first else None,
+        "statement_next": add_months(month, 1) if month < this_month else None,
+    }
+
+
 def _wallet_context(request, *, deposit_form=None, withdraw_form=None, confirm_withdrawal=None):
-    page = Paginator(selectors.statement(player=request.user), STATEMENT_PAGE_SIZE).get_page(request.GET.get("page"))
     return {
         "balance": account_balance(request),  # the header shows the same figure, read once
         "deposit_form": deposit_form or AmountForm(prefix="deposit"),
         "withdraw_form": withdraw_form or WithdrawForm(prefix="withdraw"),
         "confirm_withdrawal": confirm_withdrawal,  # the amount to confirm (the second step), or None
-        "page": page,
+        **_statement_context(request),
         "extra_panels": hooks.wallet_panels,  # redemptions, payouts: added by the apps that own them
     }
 

@@ -46,11 +46,11 @@ WITH g AS (
       FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS i
 ), sp AS (
     INSERT INTO casino_spin
-           (created_at, updated_at, session_id, idempotency_key, stake, win, boost, stops, symbols,
+           (created_at, updated_at, session_id, session_month, idempotency_key, stake, win, boost, stops, symbols,
             balance_after, free_spin)
-    SELECT at, at, sid, 'bulk-' || i, %(stake)s, 0, 0, '[1, 2, 3]', '["bulk", "bulk", "bulk"]',
-           %(feed)s - nth * %(stake)s, false
-      FROM g
+    SELECT at, at, sid, date_trunc('month', s.created_at AT TIME ZONE 'UTC')::date, 'bulk-' || i, %(stake)s, 0, 0,
+           '[1, 2, 3]', '["bulk", "bulk", "bulk"]', %(feed)s - nth * %(stake)s, false
+      FROM g JOIN casino_gamesession s ON s.id = g.sid
  RETURNING id, session_id, idempotency_key, created_at
 ), tx AS (
     INSERT INTO accounts_ledgertransaction (kind, idempotency_key, reference, description, created_at, updated_at)
@@ -109,6 +109,14 @@ def _spin_p50(session_pk: int, stake: Decimal, samples: int) -> dict:
 
 def _store_history(*, sids: list[int], rows: int, stake: Decimal, description: str) -> dict:
     per_session = Counter()
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from core import partitions
+
+    # the rows reach back rows x 50 ms: their months need partitions (not the default one)
+    partitions.ensure_partitions(months_ahead=2, now=timezone.now() - timedelta(milliseconds=50 * rows))
     t0 = time.monotonic()
     with connection.cursor() as cur:
         for lo in range(0, rows, CHUNK):

@@ -136,6 +136,9 @@ def _store_ledger(*, pids: list[int], sids: list[int], transactions: int) -> dic
     now = timezone.now()
     span_s = DAYS * 86400 - 600  # the last transaction ten minutes ago
     start = now - timedelta(seconds=DAYS * 86400)
+    from core import partitions
+
+    partitions.ensure_partitions(months_ahead=DAYS // 28 + 1, now=start)  # months back: not in the default
     t0 = time.monotonic()
     with connection.cursor() as cur:
         for lo in range(0, transactions, CHUNK):

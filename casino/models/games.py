@@ -1,3 +1,6 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -215,11 +218,26 @@ class GameSession(Versioned, TimeStamped):
         return self.total_won - self.total_staked
 
 
+class SpinQuerySet(models.QuerySet):
+    def of_session(self, session: GameSession) -> SpinQuerySet:
+        """The spins of ``session``, read from its month's partition only (issue 20)."""
+        return self.filter(session_id=session.pk, session_month=Spin.month_of_session(session.created_at))
+
+
 class Spin(TimeStamped):
     """One spin in a session; the (session, idempotency key) pair makes a
-    replayed click return the same spin."""
+    replayed click return the same spin.
+
+    Issue 20: the table is partitioned by month on ``session_month``, the month the session
+    opened in (``Spin.month_of_session``), so all of a session's spins sit in one partition and the
+    unique keys, which must hold the partition key, stay exactly per session. Whoever inserts a
+    spin sets it (``casino.services.spin``; raw SQL: ``date_trunc('month', session.created_at AT
+    TIME ZONE 'UTC')::date``). The database's primary key is (id, session_month)."""
 
     session = models.ForeignKey(GameSession, on_delete=models.PROTECT, related_name="spins")
+    session_month = models.DateField(
+        editable=False, help_text="First day of the UTC month the session opened in: the partition key"
+    )
     idempotency_key = models.CharField(max_length=100)
     stake = models.DecimalField(**MONEY)
     win = models.DecimalField(**MONEY, default=Decimal("0.00"))
@@ -253,17 +271,28 @@ class Spin(TimeStamped):
         help_text="Win boost in force (%)",
     )
 
+    objects = SpinQuerySet.as_manager()
+
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["session", "idempotency_key"], name="spin_idempotency_per_session"),
-            models.UniqueConstraint(fields=["session", "nonce"], name="spin_nonce_per_session"),
+            # session_month is a function of the session: these are as unique as (session, key).
+            models.UniqueConstraint(
+                fields=["session", "idempotency_key", "session_month"], name="spin_idempotency_per_session"
+            ),
+            models.UniqueConstraint(fields=["session", "nonce", "session_month"], name="spin_nonce_per_session"),
             models.CheckConstraint(condition=Q(stake__gte=0), name="spin_stake_non_negative"),
             models.CheckConstraint(condition=Q(win__gte=0), name="spin_win_non_negative"),
         ]
 
     def __str__(self) -> str:
         return f"Spin #{self.pk} stake {self.stake} win {self.win}"
+
+    @staticmethod
+    def month_of_session(opened_at: datetime) -> date:
+        """A spin's ``session_month``: the first day of the UTC month its session opened in
+        (``opened_at`` is the session's ``created_at``)."""
+        return opened_at.astimezone(UTC).date().replace(day=1)
 
 
 class FreeSpinGrant(Versioned, TimeStamped):

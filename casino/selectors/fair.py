@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from casino import fair
 from casino.exceptions import SessionNotVerifiable, SessionStillOpen
 from casino.models import GameSession, Spin
+from core.db_router import replica_selector
 
 __all__ = ["VerifiedSession", "session_statement", "verify_session"]
 
 STATEMENT_SPIN_FIELDS = ("nonce", "stake", "free_spin", "stops", "symbols", "win", "boost_percent", "boost")
 
 
+@replica_selector
 def session_statement(session: GameSession) -> dict:
     """The statement of a closed, provably fair session. ``SessionStillOpen`` while it is
     open (the seed is secret then); ``SessionNotVerifiable`` for one played before issue 17."""
@@ -26,7 +28,7 @@ def session_statement(session: GameSession) -> dict:
     if not session.provably_fair:
         raise SessionNotVerifiable()
     version = session.game_version
-    rows = Spin.objects.filter(session_id=session.pk)
+    rows = Spin.objects.of_session(session)  # one partition
     spins = [
         {
             "nonce": row["nonce"],
@@ -77,6 +79,7 @@ class VerifiedSession:
         return [(spin, checks[i] if i < len(checks) else None) for i, spin in enumerate(self.statement["spins"])]
 
 
+@replica_selector
 def verify_session(session: GameSession) -> VerifiedSession:
     """Recompute a closed session from what is stored: the same check as the standalone
     script runs on the downloaded statement."""

@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from casino.models import FreeSpinGrant, Game, GameSession, Spin
+from core.db_router import replica_selector
 
 __all__ = [
     "FreeSpins",
@@ -41,12 +42,13 @@ def session_of(*, player, pk: int) -> QuerySet[GameSession]:
     return GameSession.objects.select_related("game", "game__vendor").filter(player=player, pk=pk)
 
 
+@replica_selector
 def sessions_of(*, player) -> QuerySet[GameSession]:
     return GameSession.objects.select_related("game").filter(player=player).order_by("-id")
 
 
 def recent_spins(*, session: GameSession, limit: int = SPIN_HISTORY_LIMIT) -> list[Spin]:
-    return list(Spin.objects.filter(session=session).order_by("-id")[:limit])
+    return list(Spin.objects.of_session(session).order_by("-id")[:limit])  # one partition
 
 
 @dataclass(frozen=True)

@@ -250,6 +250,7 @@ def spin(*, session: GameSession, stake=None, idempotency_key: str, free_spin: b
             with transaction.atomic(savepoint=False):  # a duplicate aborts the whole attempt
                 result = Spin.objects.create(
                     session=current,
+                    session_month=Spin.month_of_session(current.created_at),  # the partition (issue 20)
                     idempotency_key=raw_key,
                     stake=played,
                     win=win,
@@ -445,7 +446,8 @@ def grant_free_spins(
 # Everything a spin decides on, in one round trip (issue 14: a spin is 6 statements with
 # BEGIN and COMMIT): the session as committed now (only the caller's player's), its game's
 # saved version and stake range (the Machine is cached per version, so no reels or
-# paytable are read), whether this key already spun (a replay), and the player's gate
+# paytable are read), whether this key already spun (a replay: looked up in the session's
+# month's partition only, issue 20), and the player's gate
 # (the user row share-locked, an exclusion in force?). Then UPDATE the session
 # (versioned), INSERT the spin, INSERT the ledger transaction with its entries.
 _SESSION_FIELDS = list(GameSession._meta.concrete_fields)
@@ -460,7 +462,8 @@ _GATE_JOIN, _GATE_BLOCKED, _GATE_LOCK = gate_sql("s.player_id")
 _SPIN_READ = f"""
     SELECT {", ".join("s." + f.column for f in _SESSION_FIELDS)},
            {", ".join("g." + Game._meta.get_field(name).column for name in _GAME_FIELDS)},
-           (SELECT sp.id FROM {Spin._meta.db_table} sp WHERE sp.session_id = s.id AND sp.idempotency_key = %(key)s),
+           (SELECT sp.id FROM {Spin._meta.db_table} sp WHERE sp.session_id = s.id AND sp.idempotency_key = %(key)s
+              AND sp.session_month = date_trunc('month', s.created_at AT TIME ZONE 'UTC')::date),
            {_GATE_BLOCKED},
            v.digest
     FROM {GameSession._meta.db_table} s

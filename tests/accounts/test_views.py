@@ -52,10 +52,11 @@ def test_wallet_shows_balance_and_statement(player_client, player, django_assert
     for n in range(30):  # a long statement must not cost more queries (it is paginated)
         services.deposit(player=player, amount="1", idempotency_key=f"q{n}")
     services.withdraw(player=player, amount="12.34", idempotency_key="w")
-    # session + user, statement (count, page), balance (once: the header and the redeem panel
-    # share the wallet's read), the header's break/exclusion check, and the redemption, payout and
-    # bonus panels (one query when the player has no bonus)
-    with django_assert_max_num_queries(14) as queries:
+    # session + user, statement (count, page, and the month of the first entry: no "previous"
+    # link before it), balance (once: the header and the redeem panel share the wallet's read), the
+    # header's break/exclusion check, and the redemption, payout and bonus panels (one query when
+    # the player has no bonus)
+    with django_assert_max_num_queries(15) as queries:
         response = player_client.get(reverse("wallet"))
     balance_reads = [q for q in queries.captured_queries if 'FROM "accounts_account"' in q["sql"]]
     assert len(balance_reads) == 1, [q["sql"] for q in balance_reads]

@@ -15,11 +15,12 @@ pytestmark = pytest.mark.django_db
 def test_a_spin_inserted_without_the_bonus_columns_gets_zero_bonus_parts(player, fruit):
     session = services.open_session(player=player, game=fruit)
     with connection.cursor() as cur:
+        # session_month (issue 20: the partition key, no default) is the one column raw SQL must add.
         cur.execute(
-            "INSERT INTO casino_spin (created_at, updated_at, session_id, idempotency_key, stake, win, boost, "
-            "stops, symbols, balance_after, free_spin) VALUES (now(), now(), %s, 'raw', 1, 0, 0, '[0, 0, 0]', "
-            '\'["a", "b", "c"]\', 0, false) RETURNING id',
-            [session.pk],
+            "INSERT INTO casino_spin (created_at, updated_at, session_id, session_month, idempotency_key, stake, "
+            "win, boost, stops, symbols, balance_after, free_spin) VALUES (now(), now(), %s, %s, 'raw', 1, 0, 0, "
+            '\'[0, 0, 0]\', \'["a", "b", "c"]\', 0, false) RETURNING id',
+            [session.pk, Spin.month_of_session(session.created_at)],
         )
         spin = Spin.objects.get(pk=cur.fetchone()[0])
     assert (spin.bonus_stake, spin.bonus_win, spin.bonus_balance_after) == (Decimal("0"),) * 3
