@@ -6,6 +6,7 @@ partial unique indexes and exclusion constraints).
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -45,6 +46,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "core.middleware.HostileInputMiddleware",
+    "core.middleware.DatabaseRoutingMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -80,17 +82,71 @@ TEMPLATES = [
 # Persistent connections (issue 14): a web thread keeps its PostgreSQL connection for
 # CONN_MAX_AGE seconds instead of opening one per request; health checks drop a
 # connection that died in between (a restarted server) before a request uses it.
-DATABASES = {
-    "default": dj_database_url.config(
-        default="postgres://postgres@127.0.0.1:5432/casino",
-        conn_max_age=env_int("CONN_MAX_AGE", 300),
-        conn_health_checks=True,
-    )
-}
-DATABASES["default"].setdefault("OPTIONS", {})
+#
+# The database tier (issue 20), chosen by environment:
+# - DATABASE_URL: the app's connection: PostgreSQL itself, or PgBouncer in transaction pooling.
+# - DIRECT_DATABASE_URL: straight to the primary. Setting it says DATABASE_URL is a transaction
+#   pooler: no server-side cursors (a cursor cannot outlive the transaction that pinned its server
+#   connection) and no prepared statements (PgBouncer 1.18, Debian 12's, does not track them;
+#   psycopg would prepare a query after 5 runs). Alias "direct" is this connection, used for a
+#   session-level advisory lock; schema commands (migrate...) run their default alias on it.
+# - REPLICA_DATABASE_URL: a streaming read replica, alias "replica". core.db_router sends the reads
+#   marked replica-safe there, and everything else to the primary. Without it, one database.
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/casino")
+DIRECT_DATABASE_URL = os.environ.get("DIRECT_DATABASE_URL", "")
+REPLICA_DATABASE_URL = os.environ.get("REPLICA_DATABASE_URL", "")
+SCHEMA_COMMANDS = {"migrate", "makemigrations", "sqlmigrate", "showmigrations", "flush", "dbshell"}
+
+
+def _database(url: str, **extra) -> dict:
+    config = dj_database_url.parse(url, conn_max_age=env_int("CONN_MAX_AGE", 300), conn_health_checks=True)
+    config.setdefault("OPTIONS", {})
+    config.update(extra)
+    if not config["ENGINE"].endswith("postgresql"):
+        raise RuntimeError("PostgreSQL is the only supported database (DATABASE_URL).")
+    return config
+
+
+_command = sys.argv[1] if len(sys.argv) > 1 and sys.argv[0].endswith("manage.py") else ""
+if DIRECT_DATABASE_URL and _command not in SCHEMA_COMMANDS:
+    DATABASES = {"default": _database(DATABASE_URL, DISABLE_SERVER_SIDE_CURSORS=True)}
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
+else:
+    DATABASES = {"default": _database(DIRECT_DATABASE_URL or DATABASE_URL)}
 DATABASES["default"]["TEST"] = {"NAME": "test_" + DATABASES["default"]["NAME"]}
-if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    raise RuntimeError("PostgreSQL is the only supported database (DATABASE_URL).")
+DATABASES["direct"] = _database(DIRECT_DATABASE_URL or DATABASE_URL)
+DATABASES["replica"] = _database(REPLICA_DATABASE_URL or DATABASE_URL)
+for _alias in ("direct", "replica"):  # the test database exists once, on the primary
+    DATABASES[_alias]["TEST"] = {"MIRROR": "default"}
+# Session-level state (an advisory lock held across transactions) needs a connection of its own:
+SESSION_LOCK_ALIAS = "direct" if DIRECT_DATABASE_URL else "default"
+DATABASE_ROUTERS = ["core.db_router.PrimaryReplicaRouter"]
+READ_REPLICAS = ["replica"] if REPLICA_DATABASE_URL else []
+# Read-your-writes: a browser that wrote (any unsafe method) reads from the primary this long.
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 5)
+# A replica further behind than this (seconds of WAL not yet replayed) is not used.
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 2)
+# How often a process re-checks the replica (its state is cached in between), and how long a
+# replica that failed stays out of use.
+REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", 1)
+REPLICA_RETRY_SECONDS = env_int("REPLICA_RETRY_SECONDS", 5)
+# The read-only pages whose reads may go to the replica (URL names; fnmatch patterns).
+REPLICA_READ_VIEWS = [
+    "statement",
+    "session_history",
+    "my_bets",
+    "session_verify",
+    "session_statement",
+    "admin:*_changelist",
+    "admin:reports_dailyfigure_report",
+]
+REPLICA_CONNECT_TIMEOUT = env_int("REPLICA_CONNECT_TIMEOUT", 1)
+DATABASES["replica"]["OPTIONS"]["connect_timeout"] = REPLICA_CONNECT_TIMEOUT
+
+# Partitioned history (issue 20): the tables partitioned by month and their key column;
+# core.tasks.ensure_partitions keeps this many months ahead.
+PARTITIONED_TABLES = {"accounts_ledgerentry": "created_at", "casino_spin": "session_month"}
+PARTITION_MONTHS_AHEAD = env_int("PARTITION_MONTHS_AHEAD", 3)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -193,6 +249,7 @@ CELERY_BEAT_SCHEDULE = {
     "archive-expired-promotions": {"task": "promotions.tasks.archive_expired_promotions", "schedule": 300.0},
     "expire-bonus-grants": {"task": "promotions.tasks.expire_bonus_grants", "schedule": 300.0},
     "roll-up-reports": {"task": "reports.tasks.roll_up", "schedule": 600.0},
+    "ensure-partitions": {"task": "core.tasks.ensure_partitions", "schedule": 6 * 3600.0},
 }
 
 # --- Domain settings ---------------------------------------------------------

@@ -1,9 +1,18 @@
+import logging
 import re
+import time
+from contextlib import ExitStack
+from fnmatch import fnmatch
 
+from django.conf import settings
 from django.contrib import messages
+from django.db import DatabaseError, InterfaceError
 from django.http import HttpResponseBadRequest
 
+from core import db_router
 from core.htmx import add_trigger
+
+logger = logging.getLogger(__name__)
 
 # Admin changelist parameters Django parses itself without guarding every value: a date
 # drill-down past year 9998 (Django ticket #37357) and a non-integer action selection
@@ -65,4 +74,82 @@ class HtmxMessagesMiddleware:
         toasts = [{"level": m.level_tag, "message": str(m)} for m in messages.get_messages(request)]
         if toasts:
             add_trigger(response, "toast", toasts)
+        return response
+
+
+class DatabaseRoutingMiddleware:
+    """Which database a request reads from (issue 20; the rules are in ``core.db_router``).
+
+    - Read-your-writes: a request with an unsafe method is pinned to the primary, and its response
+      sets a cookie that pins the browser's reads for ``REPLICA_PIN_SECONDS`` more (only when a
+      replica is configured; forging it only buys primary reads).
+    - Read-only pages (``REPLICA_READ_VIEWS``: URL names, ``fnmatch`` patterns such as
+      ``admin:*_changelist``) read inside ``replica_reads()``, rendering included.
+    - A GET that fails on a replica (it stopped after the health check) is served again from the
+      primary, and the replica is left out for ``REPLICA_RETRY_SECONDS``: no 500.
+    """
+
+    COOKIE = "db_pin"
+    SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def _pinned(self, request) -> bool:
+        if request.method not in self.SAFE:
+            return True
+        try:
+            return float(request.COOKIES.get(self.COOKIE, "0")) > time.time()
+        except ValueError:
+            return False
+
+    def __call__(self, request):
+        if not settings.READ_REPLICAS:
+            return self.get_response(request)
+        with ExitStack() as stack:
+            if self._pinned(request):
+                stack.enter_context(db_router.pinned_to_primary())
+            request._replicas_used = stack.enter_context(db_router.tracking_replicas())
+            try:
+                response = self.get_response(request)
+            finally:
+                if token := getattr(request, "_replica_reads_token", None):
+                    db_router.end_replica_reads(token)
+        if request.method not in self.SAFE:
+            until = time.time() + settings.REPLICA_PIN_SECONDS
+            response.set_cookie(
+                self.COOKIE,
+                f"{until:.3f}",
+                max_age=settings.REPLICA_PIN_SECONDS + 1,
+                httponly=True,
+                samesite="Lax",
+                secure=settings.SESSION_COOKIE_SECURE,
+            )
+        return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not settings.READ_REPLICAS or request.method not in self.SAFE:
+            return
+        match = request.resolver_match
+        name = match.view_name if match else ""
+        if name and any(fnmatch(name, pattern) for pattern in settings.REPLICA_READ_VIEWS):
+            # set here, reset when __call__ returns: the template renders inside too
+            request._replica_reads_token = db_router.begin_replica_reads()
+
+    def process_exception(self, request, exception):
+        if not settings.READ_REPLICAS or request.method not in self.SAFE:
+            return None
+        if not isinstance(exception, DatabaseError | InterfaceError):
+            return None
+        used = getattr(request, "_replicas_used", None) or set()
+        if not used:
+            return None
+        for alias in used:
+            db_router.replica_health.mark_down(alias, error=type(exception).__name__)
+        logger.warning("replica %s failed during %s; served from the primary", ",".join(sorted(used)), request.path)
+        match = request.resolver_match
+        with db_router.pinned_to_primary():
+            response = match.func(request, *match.args, **match.kwargs)
+            if hasattr(response, "render") and callable(response.render) and not response.is_rendered:
+                response = response.render()
         return response

@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 
 from casino.models import Game, GameSession, Payout, Sportsbet
+from core.db_router import replica_selector
 from promotions.models import BonusGrant
 from reports.exceptions import InvalidReportRange, UnknownProduct
 from reports.models import DailyFigure, RollupState
@@ -145,6 +146,7 @@ def _sums() -> dict:
     return {name: Sum(name) for name in _SUMMED}
 
 
+@replica_selector
 def report(*, date_from: date, date_to: date, product: str | None = None, game_id: int | None = None) -> Report:
     """The figures per day of ``date_from``..``date_to`` (inclusive; days in
     ``settings.TIME_ZONE``), their totals, and the breakdowns per product and per game,
@@ -198,6 +200,7 @@ def report(*, date_from: date, date_to: date, product: str | None = None, game_i
     )
 
 
+@replica_selector
 def liabilities() -> Liabilities:
     """A snapshot of what is owed now, from the live tables (each a small aggregate over
     rows picked by an indexed status)."""

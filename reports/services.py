@@ -57,7 +57,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as dtime
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from reports.models import DailyFigure, RollupState
@@ -162,13 +162,16 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 @contextmanager
 def _rollup_lock() -> Iterator[None]:
-    """One roll-up at a time (a session-level advisory lock: a second caller waits)."""
-    with connection.cursor() as cur:
+    """One roll-up at a time (a session-level advisory lock: a second caller waits). Behind a
+    transaction pooler a session lock would stay on whichever server connection took it, so it is
+    taken on the direct connection then (``settings.SESSION_LOCK_ALIAS``)."""
+    lock_connection = connections[settings.SESSION_LOCK_ALIAS]
+    with lock_connection.cursor() as cur:
         cur.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
     try:
         yield
     finally:
-        with connection.cursor() as cur:
+        with lock_connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from casino.models import GameSession, Market, Payout, Selection, SportEvent, Sportsbet
 from casino.selectors.slip import with_legs
+from core.db_router import replica_selector
 
 __all__ = [
     "bet_of",
@@ -54,6 +55,7 @@ def upcoming_events() -> QuerySet[SportEvent]:
 RESULTS_SHOWN = 20
 
 
+@replica_selector
 def recent_results(*, limit: int = RESULTS_SHOWN) -> QuerySet[SportEvent]:
     """Events no longer taking bets, latest kick-off first: settled ones (each selection
     carries its result) and started ones still waiting for their result."""
@@ -92,6 +94,7 @@ def _bets() -> QuerySet[Sportsbet]:
     return Sportsbet.objects.select_related("selection__market__event", "payout")
 
 
+@replica_selector
 def bets_of(*, player, status: str | None = None) -> QuerySet[Sportsbet]:
     bets = _bets().filter(player=player)
     if status in Sportsbet.Status.values:
@@ -104,6 +107,7 @@ def bet_of(*, player, pk) -> Sportsbet:
     return get_object_or_404(with_legs(_bets()), pk=pk, player=player)
 
 
+@replica_selector
 def payouts_of(*, player) -> QuerySet[Payout]:
     return Payout.objects.filter(player=player).select_related("bet__selection__market__event").order_by("-id")
 

@@ -23,6 +23,7 @@ from django.db.models.functions import Round
 from django.shortcuts import get_object_or_404
 
 from casino.models import BetLeg, Market, OddsChange, Selection, SportEvent, Sportsbet
+from core.db_router import replica_selector
 
 __all__ = [
     "EventLiability",
@@ -138,11 +139,13 @@ def event_liability(*, event: SportEvent) -> EventLiability:
     return report
 
 
+@replica_selector
 def odds_history(*, selection: Selection, limit: int = HISTORY_SHOWN) -> QuerySet[OddsChange]:
     """The latest price changes of ``selection``, newest first, with who made them."""
     return OddsChange.objects.filter(selection=selection).select_related("changed_by").order_by("-id")[:limit]
 
 
+@replica_selector
 def event_odds_history(*, event: SportEvent, limit: int = HISTORY_SHOWN) -> QuerySet[OddsChange]:
     """The latest price changes on any selection of ``event``, newest first."""
     return (
