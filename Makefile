@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/casino
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test install services db lint bench clean address
+.PHONY: run test install services db lint bench clean address pgbouncer replica run-scaled
 
 
 $(VENV)/.installed: requirements.txt
@@ -34,6 +34,33 @@ run: db
 	@echo ""
 	$(VENV)/bin/honcho start -f Procfile -p $${PORT:-8000}
 
+DB_NAME = $(lastword $(subst /, ,$(DATABASE_URL)))
+PGBOUNCER_PORT ?= 6432
+REPLICA_PORT ?= 5433
+
+# PgBouncer in transaction pooling in front of the primary (issue 20); prints the DATABASE_URL to use.
+pgbouncer: services
+	@bash scripts/ensure_pgbouncer.sh
+	@PGBOUNCER_PORT=$(PGBOUNCER_PORT) bash scripts/pgbouncer.sh start $(DB_NAME)
+
+# A streaming read replica of the whole primary cluster (pg_basebackup); prints its URL.
+replica: services
+	@REPLICA_PORT=$(REPLICA_PORT) bash scripts/replica.sh create $(DB_NAME)
+
+# `make run` on the issue 20 tier: web and workers through PgBouncer, migrations straight to the
+# primary, the read-only pages from the replica. (Not `make run` with the pooler's URL:
+# ensure_services would take the pooler's port for a PostgreSQL to provision.)
+run-scaled: db pgbouncer replica
+	$(PY) manage.py seed_demo
+	$(PY) manage.py collectstatic --noinput -v 0
+	@echo ""
+	@echo "  Royal Django Casino via PgBouncer :$(PGBOUNCER_PORT) + replica :$(REPLICA_PORT): $$($(MAKE) -s address)"
+	@echo ""
+	DATABASE_URL=postgres://postgres@127.0.0.1:$(PGBOUNCER_PORT)/$(DB_NAME) \
+	DIRECT_DATABASE_URL=$(DATABASE_URL) \
+	REPLICA_DATABASE_URL=postgres://postgres@127.0.0.1:$(REPLICA_PORT)/$(DB_NAME) \
+	$(VENV)/bin/honcho start -f Procfile -p $${PORT:-8000}
+
 # The address `make run` serves and prints. honcho gives each Procfile process its own
 # PORT counting up from a base (5000 by default), so `run` hands it this port as the base:
 # the web process, first in the Procfile, listens on exactly the printed address.
@@ -46,6 +73,7 @@ lint: install
 
 test: install services
 	@bash scripts/ensure_chromium.sh
+	@bash scripts/ensure_pgbouncer.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run >/dev/null || (echo "Missing migrations: run manage.py makemigrations" && exit 1)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, InterfaceError, connections
 from django.db.models.query import QuerySet
 
 PRIMARY = "default"
@@ -82,7 +82,7 @@ class ReplicaHealth:
             with connections[alias].cursor() as cursor:
                 cursor.execute(LAG_SQL)
                 lag = float(cursor.fetchone()[0])
-        except DatabaseError as exc:
+        except (DatabaseError, InterfaceError) as exc:
             return self.mark_down(alias, error=str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc))
         usable = lag <= settings.REPLICA_MAX_LAG_SECONDS
         state = _State(usable, time.monotonic() + settings.REPLICA_CHECK_SECONDS, lag, "" if usable else "lagging")
@@ -94,7 +94,8 @@ class ReplicaHealth:
         state = _State(False, time.monotonic() + settings.REPLICA_RETRY_SECONDS, None, error)
         with self._lock:
             self._states[alias] = state
-        with suppress(DatabaseError):  # a broken connection must not be reused when the replica comes back
+        # a broken connection must not be reused when the replica comes back
+        with suppress(DatabaseError, InterfaceError):
             connections[alias].close()
         return state
 

@@ -144,9 +144,12 @@ class DatabaseRoutingMiddleware:
         used = getattr(request, "_replicas_used", None) or set()
         if not used:
             return None
-        for alias in used:
-            db_router.replica_health.mark_down(alias, error=type(exception).__name__)
-        logger.warning("replica %s failed during %s; served from the primary", ",".join(sorted(used)), request.path)
+        # Was it the replica? Ask it now: a replica that answers is not the cause (the primary's own
+        # error then takes its usual course).
+        failed = sorted(alias for alias in used if not db_router.replica_health.check(alias).usable)
+        if not failed:
+            return None
+        logger.warning("replica %s failed during %s; served from the primary", ",".join(failed), request.path)
         match = request.resolver_match
         with db_router.pinned_to_primary():
             response = match.func(request, *match.args, **match.kwargs)
