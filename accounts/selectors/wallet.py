@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db.models import QuerySet, Sum
 
 from accounts.models import Account, LedgerEntry, User, ledger_code_for_player
+from core.db_router import replica_selector
 from core.partitions import add_months, month_start
 
 
@@ -15,6 +16,7 @@ def balance_of(*, player: User) -> Decimal:
     return Account.objects.filter(user=player).values_list("balance", flat=True).first() or Decimal("0.00")
 
 
+@replica_selector
 def statement(*, player: User, month: date | None = None) -> QuerySet[LedgerEntry]:
     """The player's account entries, newest first, with their transactions.
 
