@@ -16,7 +16,15 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 class Worker:
-    def __init__(self, *, queues: str = "payouts,default", concurrency: int = 1, pool: str = "solo"):
+    def __init__(
+        self,
+        *,
+        queues: str = "payouts,default",
+        concurrency: int = 1,
+        pool: str = "solo",
+        env: dict[str, str] | None = None,
+    ):
+        self.env = dict(env or {})  # on top of this process's environment (e.g. another database tier)
         self.name = f"bench-{uuid.uuid4().hex[:6]}"
         self.log_path = Path(tempfile.gettempdir()) / f"{self.name}.log"
         self.cmd = [
@@ -29,6 +37,7 @@ class Worker:
     def start(self, timeout: float = 60.0) -> Worker:
         env = os.environ.copy()
         env.update({"CELERY_TASK_ALWAYS_EAGER": "false", "PYTHONUNBUFFERED": "1"})
+        env.update(self.env)
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 self.cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

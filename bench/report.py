@@ -102,6 +102,7 @@ def rows(measured: dict, config: Config) -> list[dict]:
     out += _http_rows(measured)
     out += _memory_rows(measured)
     out += _report_rows(measured)
+    out += _tier_rows(measured)
     return out
 
 
@@ -640,6 +641,90 @@ def _report_rows(m: dict) -> list[dict]:
             f"rolled up from scratch in {_fmt(rollup['seconds'])} s = {_fmt(rollup['s_per_100k_entries'], 3)} s per "
             f"10^5 entries, {rollup['rows']:,} DailyFigure rows; the steady-state run (today and yesterday) "
             f"{_fmt(rollup['steady_seconds'], 3)} s; ledger reconciles: {'yes' if r['ledger_reconciles'] else 'NO'}",
+        ),
+    ]
+
+
+def _tier_rows(m: dict) -> list[dict]:
+    """Issue 20's database tier (scale_tier): figures, no numeric target; the pruning check is pass/fail."""
+    t = m.get("scale_tier")
+    if not t or "error" in t:
+        return []
+    a, b = t["A"], t["B"]
+
+    def shares(side: dict) -> str:
+        return ", ".join(f"{k} {v:.0%}" for k, v in side["cpu_share"].items())
+
+    def busy(side: dict) -> str:
+        return "n/a" if side.get("machine_busy_share") is None else f"{side['machine_busy_share']:.0%}"
+
+    def loads(side: dict) -> str:
+        return " / ".join(_fmt(x) for x in side.get("load_average_1min") or [])
+
+    def runs(side: dict, key: str) -> str:
+        return " / ".join(_fmt(x, 1) for x in side[key])
+
+    ratio = t.get("spin_ratio_b_over_a")
+    p = t["pruning"]
+    scanned = ", ".join(
+        f"{table} {len(parts)} of {p['partitioned_tables'][table]}"
+        for table, parts in p["scanned"].items()
+        if parts or table == "accounts_ledgerentry"
+    )
+    plan = " ; ".join(line.strip() for line in p["plan"].splitlines())
+    return [
+        _row(
+            "scale_tier: spins/s over HTTP, A direct / B PgBouncer + replica",
+            f"{_fmt(a['spin_rps'], 1)} / {_fmt(b['spin_rps'], 1)}" + (f" = {ratio:.2f}x" if ratio else ""),
+            note=f"(figure) rounds {t['order']}, {t['seconds_per_round']} s each, each side the mean of its two "
+            f"(A {runs(a, 'runs_spin_rps')}, B {runs(b, 'runs_spin_rps')}); spin p50 / p99 "
+            f"A {_fmt(a['spin_p50_ms'])} / {_fmt(a['spin_p99_ms'])} ms, "
+            f"B {_fmt(b['spin_p50_ms'])} / {_fmt(b['spin_p99_ms'])} ms; errors "
+            f"{a['spin_errors']} / {b['spin_errors']}; {t['web']}; leave -> paid p99 {_fmt(a['payout_p99_s'], 3)} / "
+            f"{_fmt(b['payout_p99_s'], 3)} s ({a['paid']}/{a['payouts']} and {b['paid']}/{b['payouts']} paid); "
+            f"ledger reconciles: {'yes' if t['ledger_reconciles'] else 'NO'}",
+        ),
+        _row(
+            "scale_tier: statement page p99, A / B",
+            f"{_fmt(a['statement_p99_ms'])} / {_fmt(b['statement_p99_ms'])} ms",
+            note=f"(figure) p50 {_fmt(a['statement_p50_ms'])} / {_fmt(b['statement_p50_ms'])} ms, "
+            f"{_fmt(a['statement_rps'], 1)} / {_fmt(b['statement_rps'], 1)} pages/s, errors {a['statement_errors']} / "
+            f"{b['statement_errors']}; players who never write (no read-your-writes pin), full page; p99 per round "
+            f"A {runs(a, 'runs_statement_p99_ms')}, B {runs(b, 'runs_statement_p99_ms')} ms; the replica served "
+            f"{b['replica_transactions']:,} transactions on side B",
+        ),
+        _row(
+            "scale_tier: CPU share per tier, A / B",
+            f"A: {shares(a)} | B: {shares(b)}",
+            note=f"(figure) of the whole machine over the rounds (busy in all: {busy(a)} / {busy(b)}; 1-min load "
+            f"average at the rounds' ends A {loads(a)}, B {loads(b)}; 'outside the bench' is what other processes "
+            "of this machine took meanwhile); "
+            "postgres = the primary's backends for the bench "
+            "database (on B with the WAL sender feeding the replica); replica = its whole process tree (recovery, "
+            "WAL receiver, backends); the same cores serve every tier, so B's extra processes compete with the web",
+        ),
+        _row(
+            "scale_tier: server CPU per request, A / B",
+            f"{_fmt(a['server_cpu_ms_per_request'])} / {_fmt(b['server_cpu_ms_per_request'])} ms",
+            note="(figure) CPU seconds of web, Celery, the primary's backends, the replica and PgBouncer over the "
+            "requests answered (spins and statement pages): what B's extra hops cost, independent of what else "
+            "the machine ran",
+        ),
+        _row(
+            "scale_tier: server connections on the primary at peak, A / B",
+            f"{a['primary_peak_connections']} / {b['primary_peak_connections']}",
+            note=f"(figure) pg_stat_activity every 50 ms, client backends of the bench database (the bench's own "
+            f"driver connection included); busy at once {a['primary_peak_busy']} / {b['primary_peak_busy']}; on B "
+            f"the replica held {b['replica_peak_connections']} at peak",
+        ),
+        _row(
+            f"scale_tier: partition pruning, statement page for {p['month']}: ledger partitions scanned",
+            f"{p['ledger_partitions_scanned']} of {p['ledger_partitions']}",
+            target="1",
+            ok=p["pruned_to_one"],
+            note=f"EXPLAIN (COSTS OFF) of {p['query']}, first page, a player with entries in "
+            f"{p['months_with_entries']} months; partitions scanned per table: {scanned or 'no partitioned table'}; "
+            f"plan: {plan}",
         ),
     ]
 

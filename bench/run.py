@@ -34,6 +34,7 @@ SCENARIOS = (
     "pg_limit",
     "http",
     "scale_out",
+    "scale_tier",  # issue 20: the same 2 web + 2 Celery, straight vs PgBouncer + a streaming replica
     "web_memory",
     "report_page",  # 10^6 ledger entries over 92 days, the roll-up, the 90-day finance report page
     "history_growth",  # last: it leaves 10^6 spins behind (the next run's flush removes them)
@@ -58,6 +59,8 @@ def configure() -> None:
     db, redis = bench_urls()
     os.environ["DATABASE_URL"] = db
     os.environ["REDIS_URL"] = redis
+    for tier in ("DIRECT_DATABASE_URL", "REPLICA_DATABASE_URL"):  # the driver goes straight to the primary;
+        os.environ.pop(tier, None)  # scale_tier gives its side B these, explicitly
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "false")
     import dj_database_url

@@ -34,8 +34,9 @@ class Gunicorn:
     (CONN_MAX_AGE), as an operator would run it.
     """
 
-    def __init__(self, *, workers: int, threads: int):
+    def __init__(self, *, workers: int, threads: int, env: dict[str, str] | None = None):
         self.workers, self.threads = workers, threads
+        self.env = dict(env or {})  # on top of this process's environment (e.g. another database tier)
         self.port = free_port()
         self.log = Path(tempfile.gettempdir()) / f"bench-gunicorn-{self.port}.log"
         self.process: subprocess.Popen | None = None
@@ -46,6 +47,7 @@ class Gunicorn:
 
     def start(self, timeout: float = 60.0) -> Gunicorn:
         env = os.environ | {"DJANGO_SETTINGS_MODULE": "bench.settings", "CONN_MAX_AGE": "300", "PYTHONUNBUFFERED": "1"}
+        env |= self.env
         cmd = [
             sys.executable, "-m", "gunicorn", "casino.wsgi", "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(self.workers), "--worker-class", "gthread", "--threads", str(self.threads),
