@@ -131,10 +131,12 @@ def _pgbouncer_available() -> str:
     return ""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pgbouncer_factory(request, django_db_setup):
     """start(port=, pool_size=, max_clients=) -> a running Pooler of the tests' own, stopped at the end
-    (before the test database is dropped: its server connections would hold it)."""
+    of the module: its idle server connections are backends on the test database, which later tests
+    count (tests/system/test_faults.py waits for a killed worker's backends to go) and which would
+    hold the test database when it is dropped."""
     if reason := _pgbouncer_available():
         pytest.skip(reason)
     started: list[Pooler] = []
@@ -155,7 +157,7 @@ def pgbouncer_factory(request, django_db_setup):
         stopper.join(timeout=90)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pgbouncer(pgbouncer_factory) -> Pooler:
     """The tests' PgBouncer: transaction pooling, 20 server connections, 300 clients at most."""
     port = int(os.environ.get("TEST_PGBOUNCER_PORT", "0"))

@@ -148,13 +148,13 @@ def test_the_bank_workload_holds_through_pgbouncer_with_200_clients_on_20_server
 
 
 # --- what transaction pooling changes for Django -------------------------------------------------
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def small_pool(pgbouncer_factory):
     """A pooler with one server connection per database: every client shares it."""
     return pgbouncer_factory(pool_size=1)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pair_pool(pgbouncer_factory):
     return pgbouncer_factory(pool_size=2)
 
