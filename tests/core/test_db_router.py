@@ -26,6 +26,7 @@ from core import db_router
 from core.db_router import pinned_to_primary, read_alias, replica_health, replica_reads, replica_selector
 from reports import selectors as report_selectors
 from tests.factories import PlayerFactory, StaffFactory
+from tests.helpers.db import Served
 
 pytestmark = [pytest.mark.replica, pytest.mark.django_db(transaction=True, databases=["default", "replica"])]
 
@@ -53,37 +54,6 @@ def dead_replica(replica):
     yield
     connections["replica"].close()
     connections["replica"].settings_dict = original
-
-
-class Served:
-    """The queries each alias ran inside the block (without connecting: the replica may be down)."""
-
-    def __enter__(self):
-        self._debug = {}
-        for alias in ("default", "replica"):
-            conn = connections[alias]
-            self._debug[alias] = conn.force_debug_cursor
-            conn.force_debug_cursor = True
-            conn.queries_log.clear()
-        return self
-
-    def __exit__(self, *exc):
-        self.logs = {}
-        for alias in ("default", "replica"):
-            conn = connections[alias]
-            self.logs[alias] = list(conn.queries_log)
-            conn.force_debug_cursor = self._debug[alias]
-
-    @property
-    def primary(self) -> list:
-        return self.logs["default"]
-
-    @property
-    def replica(self) -> list:
-        return self.logs["replica"]
-
-    def on(self, alias: str, table: str) -> bool:
-        return any(f'"{table}"' in q["sql"] for q in self.logs[alias])
 
 
 # --- the decision itself ----------------------------------------------------------------

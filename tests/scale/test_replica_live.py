@@ -23,34 +23,10 @@ from accounts.models import Account, User
 from casino import services as casino_services
 from core.db_router import read_alias, replica_health, replica_reads
 from tests.factories import PlayerFactory, StaffFactory
+from tests.helpers.db import Served
 from tests.helpers.sportsbook import bet, make_event, selections
 
 pytestmark = [pytest.mark.replica, pytest.mark.django_db(transaction=True, databases=["default", "replica"])]
-
-
-class Served:
-    """The queries each alias ran inside the block (logged without connecting anew)."""
-
-    ALIASES = ("default", "replica")
-
-    def __enter__(self):
-        self._debug = {}
-        for alias in self.ALIASES:
-            conn = connections[alias]
-            self._debug[alias] = conn.force_debug_cursor
-            conn.force_debug_cursor = True
-            conn.queries_log.clear()
-        return self
-
-    def __exit__(self, *exc):
-        self.logs = {}
-        for alias in self.ALIASES:
-            conn = connections[alias]
-            self.logs[alias] = [q["sql"] for q in conn.queries_log]
-            conn.force_debug_cursor = self._debug[alias]
-
-    def on(self, alias: str, table: str) -> bool:
-        return any(f'"{table}"' in sql for sql in self.logs[alias])
 
 
 @pytest.fixture
