@@ -127,14 +127,7 @@ def test_the_bank_workload_holds_through_pgbouncer_with_200_clients_on_20_server
 
     assert watch.error is None, watch.error
     # The workload's invariants, as in tests/system/test_bank_invariants.py.
-    unexpected = workload.tally.unexpected
-    shown = [f"{op}: {error}\n{trace}" for op, error, trace in unexpected[:5]]
-    assert not unexpected, f"{len(unexpected)} unexpected errors:\n" + "\n".join(shown)
-    assert not workload.checker.violations, workload.checker.violations[:20]
-    assert not problems, problems
-    assert sum(workload.tally.outcomes.values()) >= OPS
-    done = {op for (op, result) in workload.tally.outcomes if result == "ok"}
-    assert {"deposit", "withdraw", "open", "feed", "spin", "leave", "bet", "redeem", "settle"} <= done
+    workload.assert_held(problems)
     assert workload.checker.samples >= 3 and workload.checker.statement_reads >= 3
     assert figures["spins"] > 100 and figures["payouts"] > 0
     # The pooler's side: 200 clients at once over at most 20 server connections, and PostgreSQL agrees.

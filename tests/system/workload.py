@@ -1050,6 +1050,21 @@ class Workload:
         return totals
 
     # --- reporting -------------------------------------------------------------------------------------------
+    def assert_held(self, problems: list[str]) -> set[str]:
+        """The invariants every run must hold (AssertionError otherwise): no unexpected error (deadlocks
+        included: retry_on_conflict re-runs a deadlock victim, so none may reach a player), no checker
+        violation, none of ``final_problems``' problems, every operation done, and money moved every
+        way. Returns the operations that succeeded at least once, for a caller's own checks."""
+        unexpected = self.tally.unexpected
+        shown = [f"{op}: {error}\n{trace}" for op, error, trace in unexpected[:5]]
+        assert not unexpected, f"{len(unexpected)} unexpected errors:\n" + "\n".join(shown)
+        assert not self.checker.violations, self.checker.violations[:20]
+        assert not problems, problems
+        assert sum(self.tally.outcomes.values()) >= self.ops
+        done = {op for (op, result) in self.tally.outcomes if result == "ok"}
+        assert {"deposit", "withdraw", "open", "feed", "spin", "leave", "bet", "redeem", "settle"} <= done, done
+        return done
+
     def summary(self) -> str:
         outcomes = self.tally.outcomes
         total = sum(outcomes.values())
