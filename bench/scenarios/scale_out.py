@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
 from bench.celery_worker import Worker
@@ -27,23 +28,71 @@ from casino.services.sportsbook import create_match_event
 LEAVE_RATE = 10.0
 
 
-def run(config: Config) -> dict:
-    seconds = 4 if config.quick else 12
-    reset_data()
-    specs = prepare(config, config.workers, with_codes=False)
+@dataclass
+class Leavers:
+    """Players who will leave a game session while the load runs, each with a winning bet queued to pay
+    once the match is settled (``settle``): the payouts the Celery workers pay under load."""
+
+    players: list
+    sessions: list
+    event: object
+    market: object
+    home: object
+
+    def settle(self) -> None:
+        services.settle_event(event=self.event, result={self.market.pk: self.home.pk})
+
+
+def prepare_leavers(seconds: float) -> Leavers:
     game = demo_game()
-    leavers = make_players(int(seconds * LEAVE_RATE), prefix="leaver", deposit=Decimal("50.00"))
+    players = make_players(int(seconds * LEAVE_RATE), prefix="leaver", deposit=Decimal("50.00"))
     event = create_match_event(name="Scale match", home="Home", away="Away", odds=("2.00", "3.00", "4.00"))
     market = event.markets.get()
     home = market.selections.order_by("id").first()
     sessions = []
-    for player in leavers:
+    for player in players:
         services.place_sportsbet(player=player, selection=home, stake=Decimal("5.00"), idempotency_key=uuid.uuid4().hex)
         sessions.append(services.open_session(player=player, game=game))
+    return Leavers(players, sessions, event, market, home)
+
+
+def leave_steadily(sessions: list) -> None:
+    """Leave the sessions one after another, LEAVE_RATE a second."""
+    t0 = time.monotonic()
+    for i, session in enumerate(sessions):
+        delay = t0 + i / LEAVE_RATE - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        services.leave(session=session)
+
+
+def wait_for_payouts(timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while Payout.objects.filter(state=Payout.State.QUEUED).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def payout_latencies(players: list) -> list[float]:
+    """Seconds from each player's leave to their payout being paid."""
+    closed = dict(GameSession.objects.filter(player__in=players).values_list("player_id", "closed_at"))
+    return [
+        (paid_at - closed[pid]).total_seconds()
+        for pid, paid_at in Payout.objects.filter(state=Payout.State.PAID, player__in=players).values_list(
+            "player_id", "paid_at"
+        )
+    ]
+
+
+def run(config: Config) -> dict:
+    seconds = 4 if config.quick else 12
+    reset_data()
+    specs = prepare(config, config.workers, with_codes=False)
+    leavers = prepare_leavers(seconds)
+    sessions = leavers.sessions
     webs = [Gunicorn(workers=WEB_WORKERS // 2, threads=WEB_THREADS).start() for _ in range(2)]
     workers = [Worker(concurrency=1).start() for _ in range(2)]
     try:
-        services.settle_event(event=event, result={market.pk: home.pk})
+        leavers.settle()
         time.sleep(1.0)
         meter = CpuMeter(
             {
@@ -58,26 +107,15 @@ def run(config: Config) -> dict:
         )
         load.start()
         time.sleep(2.0 + 0.05 * len(specs))  # the load generator's warm-up
-        t0 = time.monotonic()
-        for i, session in enumerate(sessions):
-            delay = t0 + i / LEAVE_RATE - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            services.leave(session=session)
+        leave_steadily(sessions)
         load.join()
-        deadline = time.monotonic() + 60
-        while Payout.objects.filter(state=Payout.State.QUEUED).exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for_payouts()
     finally:
         for w in workers:
             w.stop()
         for w in webs:
             w.stop()
-    closed = dict(GameSession.objects.filter(player__in=leavers).values_list("player_id", "closed_at"))
-    latencies = [
-        (paid_at - closed[pid]).total_seconds()
-        for pid, paid_at in Payout.objects.filter(state=Payout.State.PAID).values_list("player_id", "paid_at")
-    ]
+    latencies = payout_latencies(leavers.players)
     return {
         "web": f"2 gunicorn, {WEB_WORKERS // 2} workers x {WEB_THREADS} threads each",
         "celery": "2 workers, solo pool",

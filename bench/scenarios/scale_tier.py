@@ -48,7 +48,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -60,17 +59,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bench.celery_worker import Worker
-from bench.common import Config, demo_game, make_players, percentile, reset_data
+from bench.common import Config, make_players, percentile, reset_data
 from bench.scenarios.http import WARMUP, prepare, shared_paths
+from bench.scenarios.scale_out import leave_steadily, payout_latencies, prepare_leavers, wait_for_payouts
 from bench.web import TICKS, CpuMeter, Gunicorn, bench_backends, process_tree, run_loadgen, session_cookie
-from casino import services
-from casino.models import GameSession, Payout
-from casino.services.sportsbook import create_match_event
+from casino.models import Payout
 from core.partitions import add_months, ensure_partitions, month_start, scanned_relations
 
 REPO = Path(__file__).resolve().parents[2]
 ROUNDS = ("A", "B", "B", "A")
-LEAVE_RATE = 10.0
 WEB_INSTANCES, WEB_WORKERS = 2, 2  # per instance; threads per worker: enough for one per client
 SERVER_TIERS = ("web", "celery", "postgres", "replica", "pgbouncer")
 READERS_SHARE = 4  # one client in four reads statements, the others spin
@@ -317,15 +314,7 @@ def prepare_round(config: Config, seconds: float) -> dict:
         deposit(player=user, amount=Decimal("100.00"), idempotency_key=f"bench-reader-{user.pk}")
     statement_path = reverse("statement")
     read_specs = [{"sessionid": session_cookie(u), "paths": {}} for u in readers]
-    game = demo_game()
-    leavers = make_players(int(seconds * LEAVE_RATE), prefix="leaver", deposit=Decimal("50.00"))
-    event = create_match_event(name="Scale match", home="Home", away="Away", odds=("2.00", "3.00", "4.00"))
-    market = event.markets.get()
-    home = market.selections.order_by("id").first()
-    sessions = []
-    for player in leavers:
-        services.place_sportsbet(player=player, selection=home, stake=Decimal("5.00"), idempotency_key=uuid.uuid4().hex)
-        sessions.append(services.open_session(player=player, game=game))
+    leavers = prepare_leavers(seconds)
     with connection.cursor() as cur:
         cur.execute("ANALYZE")
     return {
@@ -335,10 +324,6 @@ def prepare_round(config: Config, seconds: float) -> dict:
         "readers": readers,
         "history_entries": entries,
         "leavers": leavers,
-        "sessions": sessions,
-        "event": event,
-        "market": market,
-        "home": home,
     }
 
 
@@ -381,7 +366,7 @@ def run_round(config: Config, side: str, tier: Tier, seconds: float) -> dict:
             webs.append(Gunicorn(workers=WEB_WORKERS, threads=threads, env=env).start())
         for _ in range(2):
             workers.append(Worker(concurrency=1, env=env).start())
-        services.settle_event(event=data["event"], result={data["market"].pk: data["home"].pk})
+        data["leavers"].settle()
         time.sleep(1.0)
         groups = {
             "web": lambda: [p for w in webs for p in process_tree(w.process.pid)],
@@ -411,12 +396,7 @@ def run_round(config: Config, side: str, tier: Tier, seconds: float) -> dict:
             for t in loaders:
                 t.start()
             time.sleep(2.0 + 0.05 * len(data["spin_specs"]))  # the load generators' warm-up
-            t0 = time.monotonic()
-            for i, session in enumerate(data["sessions"]):
-                delay = t0 + i / LEAVE_RATE - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                services.leave(session=session)
+            leave_steadily(data["leavers"].sessions)
             for t in loaders:
                 t.join()
         used = meter.stop()
@@ -424,9 +404,7 @@ def run_round(config: Config, side: str, tier: Tier, seconds: float) -> dict:
         machine_busy = _machine_busy() - machine_before
         driver = _own_cpu() - driver_before
         replica_tx = tier.replica_transactions() - replica_tx_before if side == "B" else None
-        deadline = time.monotonic() + 60
-        while Payout.objects.filter(state=Payout.State.QUEUED).exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for_payouts()
     finally:
         for w in workers:
             w.stop()
@@ -444,14 +422,8 @@ def run_round(config: Config, side: str, tier: Tier, seconds: float) -> dict:
     used["outside the bench"] = round(max(0.0, machine_busy - sum(used.values())), 2)
     elapsed = max(spin["elapsed_s"], read["elapsed_s"])
     capacity = window * (os.cpu_count() or 1)  # the meter's window: warm-up and the leaves included
-    leavers = data["leavers"]
-    closed = dict(GameSession.objects.filter(player__in=leavers).values_list("player_id", "closed_at"))
-    latencies = [
-        (paid_at - closed[pid]).total_seconds()
-        for pid, paid_at in Payout.objects.filter(state=Payout.State.PAID, player__in=leavers).values_list(
-            "player_id", "paid_at"
-        )
-    ]
+    leavers = data["leavers"].players
+    latencies = payout_latencies(leavers)
     return {
         "side": side,
         "web": f"{WEB_INSTANCES} gunicorn, {WEB_WORKERS} workers x {threads} threads each",
@@ -468,7 +440,7 @@ def run_round(config: Config, side: str, tier: Tier, seconds: float) -> dict:
         "peak_connections": sampler.peak,
         "replica_transactions": replica_tx,
         "replica_caught_up_s": caught_up_s,
-        "payouts": len(data["sessions"]),
+        "payouts": len(data["leavers"].sessions),
         "paid": len(latencies),
         "left_queued": Payout.objects.filter(state=Payout.State.QUEUED).count(),
         "payout_p50_s": None if not latencies else round(percentile(latencies, 50), 3),
