@@ -321,26 +321,43 @@ def _promo_rows(m: dict, config: Config) -> list[dict]:
 
 def _liability_rows(m: dict) -> list[dict]:
     lb = m.get("liability_storm")
-    if not lb or "error" in lb:
+    if not lb or "error" in lb or "bets_locked" not in lb:
         return []
-    letter = {"strict": "A", "naive": "B", "unlimited": "C"}
+    letter = {"strict": "A", "naive": "B", "locked": "L", "unlimited": "C"}
     runs = ", ".join(f"{letter[r['side']]} {_fmt(r['bets_per_s'], 1)}" for r in lb["rounds"])
     over, strict = lb["overbook"], lb["strict_limit"]
-    failed = sum(lb["failed_strict"].values()) + sum(lb["failed_naive"].values())
     consistent = all(
-        (strict["counters_match_bets"], lb["strict_counter_matches_bets"], lb["naive_counter_matches_bets"])
+        (
+            strict["counters_match_bets"],
+            lb["strict_counter_matches_bets"],
+            lb["naive_counter_matches_bets"],
+            lb["locked_counter_matches_bets"],
+        )
     )
+
+    def failed(side: str) -> int:
+        return sum(lb[f"failed_{side}"].values())
+
     return [
         _at_least(
             f"liability_storm: strict sharded / naive single-row bets/s on one selection at {lb['workers']} workers",
             lb["ratio"],
             LIABILITY_STRICT_OVER_NAIVE,
-            note=f"{_fmt(lb['strict_bets_per_s'], 1)} / {_fmt(lb['naive_bets_per_s'], 1)} bets/s through "
-            f"place_sportsbet, limit not reached, {lb['shards']} shards; rounds A B C C B A (A strict, B naive, "
-            f"C no limit: {runs}); {lb['bets_strict']} + {lb['bets_naive']} bets, failed {failed}, "
-            f"retries {lb['retries_strict']} / {lb['retries_naive']}; the same bets with no limit at all run at "
-            f"{_fmt(lb['unlimited_bets_per_s'], 1)} bets/s = {_fmt(lb['unlimited_over_naive'])}x naive (the ceiling of "
-            f"any counter here; strict reaches {_fmt(lb['strict_over_unlimited'])} of it)",
+            note=f"{_fmt(lb['strict_bets_per_s'], 1)} / {_fmt(lb['naive_bets_per_s'], 1)} bets/s placed through "
+            f"place_sportsbet, limit not reached, {lb['shards']} shards; naive = the house's optimistic write on one "
+            f"row (read, check, compare-and-set, a lost race retries the bet): {lb['retries_naive']} retries, "
+            f"{failed('naive')} of {lb['bets_naive'] + failed('naive')} bets failed after "
+            f"{lb.get('retry_attempts', 10)} lost races; strict: {lb['retries_strict']} retries, {failed('strict')} "
+            f"failed; rounds A B L C C L B A (A strict, B naive, L row-locked, C no limit: {runs})",
+        ),
+        _row(
+            "liability_storm: strict sharded / row-locked single-row bets/s (in-place UPDATE, no lost race)",
+            f"{_fmt(lb['strict_over_locked'])}x",
+            note=f"{_fmt(lb['strict_bets_per_s'], 1)} / {_fmt(lb['locked_bets_per_s'], 1)} bets/s, failed "
+            f"{failed('locked')}: the strongest one-row design queues every bet on the row lock; no limit at all "
+            f"runs at {_fmt(lb['unlimited_bets_per_s'], 1)} bets/s = {_fmt(lb['unlimited_over_locked'])}x it, the "
+            f"ceiling of any counter on these 2 cores (a bet's own work is the limit); strict reaches "
+            f"{_fmt(lb['strict_over_unlimited'])} of that ceiling",
         ),
         _row(
             "liability_storm: overbook overshoot beyond the limit (largest / total over trials)",

@@ -2,14 +2,24 @@
 
 Throughput: W workers (``config.workers``) place bets through the real service
 (``casino.services.place_sportsbet``) on one selection whose limit is far from reached, in
-rounds A B C C B A (A: the app's strict sharded counter, ``casino.services.liability``, K =
-``SPORTSBOOK_LIABILITY_SHARDS`` shard rows; B: the naive single-row counter,
-``bench.naive_liability``, swapped in for ``liability.reserve`` inside each worker process of
-that round; C: the same bets on a selection with no limit at all, the ceiling any counter
-design can reach on this machine). Everything else in the bet (gate, event share lock,
-account debit, bet row, ledger) is the same code, so A / B is the hot row's cost and A / C
-the sharded counter's own. Each side's bets/s is its bets over its time summed across
-rounds. After the rounds, each selection's counter must equal its open bets' exposure.
+rounds A B L C C L B A:
+
+* A: the app's strict sharded counter (``casino.services.liability``, K =
+  ``SPORTSBOOK_LIABILITY_SHARDS`` shard rows);
+* B: THE naive single-row counter, the target's baseline (``bench.naive_liability
+  .reserve_versioned``): the house's optimistic write on one row (read, check, compare-and-set;
+  a lost race is a conflict and the bet is retried whole), the seeds' hot aggregate;
+* L: the strongest single-row design (``reserve_locked``): one in-place conditional UPDATE, every
+  bet queued on the row lock, no lost race;
+* C: the same bets on a selection with no limit at all: the ceiling any counter design can
+  reach on this machine.
+
+B and L are swapped in for ``liability.reserve`` inside each worker process of their round.
+Everything else in the bet (gate, event share lock, account debit, bet row, ledger) is the
+same code, so A / B and A / L are the hot row's cost and A / C the sharded counter's own. Each
+side's bets/s is its placed bets over its time summed across rounds; a bet that lost
+``CONFLICT_RETRY_ATTEMPTS`` races in a row is a failed bet (counted, not in bets/s). After the
+rounds, each selection's counter must equal its open bets' exposure.
 
 Overshoot: the same W workers bet a fixed stake on a selection whose limit IS reached
 (room for about a quarter of the attempts), each until refused, ``TRIALS`` times per mode on
@@ -23,6 +33,8 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from django.conf import settings
+
 from accounts.models import User
 from bench import naive_liability
 from bench.common import Config, WorkerResult, make_players, reset_data, run_pool
@@ -32,7 +44,8 @@ from casino.models import Selection, Sportsbet
 from casino.services import liability
 from casino.services.sportsbook import create_match_event
 
-ORDER = ("strict", "naive", "unlimited", "unlimited", "naive", "strict")  # A B C C B A
+ORDER = ("strict", "naive", "locked", "unlimited", "unlimited", "locked", "naive", "strict")  # A B L C C L B A
+SIDES = ("strict", "naive", "locked", "unlimited")
 ODDS = Decimal("2.00")
 STAKE = Decimal("1.00")  # throughput phase: exposure 1.00 per bet
 STORM_STAKE = Decimal("5.00")  # overshoot phase: exposure 5.00 per bet
@@ -59,11 +72,13 @@ def run(config: Config) -> dict:
     player_ids = [u.pk for u in users]
     strict_sel = _hot_selection("Strict", limit=BIG_LIMIT, mode=Selection.LiabilityMode.STRICT)
     naive_sel = _hot_selection("Naive", limit=BIG_LIMIT, mode=Selection.LiabilityMode.STRICT)
-    naive_liability.prepare(selection_id=naive_sel.pk)
+    locked_sel = _hot_selection("Locked", limit=BIG_LIMIT, mode=Selection.LiabilityMode.STRICT)
+    for single in (naive_sel, locked_sel):
+        naive_liability.prepare(selection_id=single.pk)
     open_sel = _hot_selection("Unlimited", limit=None, mode=Selection.LiabilityMode.STRICT)
-    selection_of = {"strict": strict_sel.pk, "naive": naive_sel.pk, "unlimited": open_sel.pk}
+    selection_of = {"strict": strict_sel.pk, "naive": naive_sel.pk, "locked": locked_sel.pk, "unlimited": open_sel.pk}
 
-    sides = ("strict", "naive", "unlimited")
+    sides = SIDES
     elapsed = dict.fromkeys(sides, 0.0)
     done = dict.fromkeys(sides, 0)
     failed = {side: {} for side in sides}
@@ -73,8 +88,8 @@ def run(config: Config) -> dict:
         selection_id = selection_of[side]
 
         def work(index: int, result: WorkerResult, side=side, selection_id=selection_id) -> None:
-            if side == "naive":  # this worker process only, this round only
-                liability.reserve = naive_liability.reserve
+            if side in naive_liability.RESERVE:  # this worker process only, this round only
+                liability.reserve = naive_liability.RESERVE[side]
             player = User(pk=player_ids[index])
             selection = Selection(pk=selection_id)
             for _ in range(bets_per_worker):
@@ -94,29 +109,32 @@ def run(config: Config) -> dict:
         retries[side] += sum(v for k, v in pool.counts.items() if k.startswith("retry:"))
         rounds.append({"side": side, "bets_per_s": round(pool.throughput(), 1), **pool.latency_ms()})
     rate = {side: done[side] / elapsed[side] if elapsed[side] else 0.0 for side in sides}
-    naive_counter = liability.liability_of(naive_sel)  # shard 0 only: the naive row
+
+    def per_s(side: str, over: str) -> float | None:
+        return round(rate[side] / rate[over], 2) if rate[over] else None
 
     out = {
         "workers": workers,
         "shards": liability.shard_count(),
         "bets_per_worker_per_round": bets_per_worker,
+        "retry_attempts": settings.CONFLICT_RETRY_ATTEMPTS,
         "rounds": rounds,
         "bets_strict": done["strict"],
         "bets_naive": done["naive"],
+        "bets_locked": done["locked"],
         "bets_unlimited": done["unlimited"],
-        "strict_bets_per_s": round(rate["strict"], 1),
-        "naive_bets_per_s": round(rate["naive"], 1),
-        "unlimited_bets_per_s": round(rate["unlimited"], 1),
-        "ratio": round(rate["strict"] / rate["naive"], 2) if rate["naive"] else None,
-        "unlimited_over_naive": round(rate["unlimited"] / rate["naive"], 2) if rate["naive"] else None,
-        "strict_over_unlimited": round(rate["strict"] / rate["unlimited"], 2) if rate["unlimited"] else None,
-        "failed_strict": failed["strict"],
-        "failed_naive": failed["naive"],
-        "failed_unlimited": failed["unlimited"],
-        "retries_strict": retries["strict"],
-        "retries_naive": retries["naive"],
-        "strict_counter_matches_bets": liability.liability_of(strict_sel) == _exposure_of_bets(strict_sel.pk),
-        "naive_counter_matches_bets": naive_counter == _exposure_of_bets(naive_sel.pk),
+        **{f"{side}_bets_per_s": round(rate[side], 1) for side in sides},
+        "ratio": per_s("strict", "naive"),
+        "strict_over_locked": per_s("strict", "locked"),
+        "unlimited_over_locked": per_s("unlimited", "locked"),
+        "strict_over_unlimited": per_s("strict", "unlimited"),
+        **{f"failed_{side}": failed[side] for side in sides},
+        **{f"retries_{side}": retries[side] for side in sides},
+        # liability_of sums the shards: the single-row sides have only shard 0, their one row.
+        **{
+            f"{side}_counter_matches_bets": liability.liability_of(sel) == _exposure_of_bets(sel.pk)
+            for side, sel in (("strict", strict_sel), ("naive", naive_sel), ("locked", locked_sel))
+        },
     }
     out["overbook"] = _overshoot(config, player_ids, mode=Selection.LiabilityMode.OVERBOOK)
     out["strict_limit"] = _overshoot(config, player_ids, mode=Selection.LiabilityMode.STRICT)

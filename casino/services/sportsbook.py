@@ -74,7 +74,7 @@ def place_sportsbet(
 
     def attempt() -> Sportsbet:
         check_can_play(player=player)
-        current = Selection.objects.select_related("market").filter(pk=selection.pk).first()
+        current = Selection.objects.select_related("market__event").filter(pk=selection.pk).first()
         if current is None:
             raise BettingClosed("This selection is no longer offered.")
         _lock_event_for_betting(market_id=current.market_id, event_id=current.market.event_id)

@@ -126,3 +126,46 @@ def test_strict_release_and_bets_racing_keep_the_sum_exact(assert_reconciles):
     assert results[:4] == [D("10.00")] * 4
     reserved = liability.liability_of(home)
     assert reserved == open_exposure_sum(home) <= limit
+
+
+@pytest.mark.parametrize("counter", ["naive", "locked"])
+def test_the_bench_single_row_counters_hold_the_limit_too(counter, monkeypatch, assert_reconciles):
+    """Proves: the bench's two one-row baselines (bench.naive_liability: the optimistic
+    compare-and-set and the row-locked in-place UPDATE) never pass the limit and equal their bets
+    under 16 racing bettors, and a bet that loses every race moves no money: the liability_storm
+    ratios compare like with like."""
+    from bench import naive_liability
+    from core.exceptions import ConcurrencyConflict
+
+    limit, stake = D("100.00"), D("10.00")  # exposure 10.00 a bet at 2.00: room for 10 bets
+    home = hot_selection(limit=str(limit), mode=Selection.LiabilityMode.STRICT)
+    naive_liability.prepare(selection_id=home.pk)
+    monkeypatch.setattr(liability, "reserve", naive_liability.RESERVE[counter])
+    players = [PlayerFactory(balance="40.00") for _ in range(16)]
+
+    def storm(i: int):
+        outcomes = []
+        for _ in range(4):
+            try:
+                bet(players[i], home, stake, key=uuid.uuid4().hex)
+                outcomes.append("placed")
+            except LiabilityLimitReached:
+                outcomes.append("refused")
+                break
+            except ConcurrencyConflict:  # lost every race (the versioned counter only)
+                outcomes.append("lost")
+        return outcomes
+
+    results = run_in_threads(16, storm)
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    outcomes = [o for r in results for o in r]
+    assert outcomes.count("placed") == 10  # 64 attempts for room for 10: filled, never over
+    assert "refused" in outcomes
+    if counter == "locked":
+        assert "lost" not in outcomes  # in-place: a bet waits, it never loses a race
+    row = LiabilityShard.objects.get(selection=home, shard=0)
+    assert row.reserved == open_exposure_sum(home) == limit == liability.liability_of(home)
+    for player, r in zip(players, results, strict=True):
+        player.account.refresh_from_db()
+        assert player.account.balance == D("40.00") - stake * r.count("placed")  # a lost bet took nothing
+    assert_reconciles()
