@@ -120,6 +120,9 @@ def place_accumulator(
     )
 
 
+GONE = "A selection on your slip is no longer offered: remove it and try again."
+
+
 def _leg_ids(selections) -> list[int]:
     ids = [s.pk if isinstance(s, Selection) else s for s in selections or ()]
     if len(set(ids)) != len(ids):
@@ -152,7 +155,7 @@ def _lock_legs(ids: list[int]) -> list[Selection]:
     """
     legs = list(Selection.objects.select_related("market__event").filter(pk__in=ids))
     if len(legs) != len(ids):
-        raise BettingClosed("A selection on your slip is no longer offered: remove it and try again.")
+        raise BettingClosed(GONE)
     legs.sort(key=lambda s: (s.market.event_id, s.market_id, s.pk))
     events = [s.market.event_id for s in legs]
     if len(set(events)) != len(events):
@@ -165,16 +168,20 @@ def _lock_legs(ids: list[int]) -> list[Selection]:
             _lock_event_for_betting(market_id=leg.market_id, event_id=leg.market.event_id)
         except (BettingClosed, MarketSuspended) as exc:
             raise type(exc)(f"{leg.market.event} ({leg.market.name}): {exc.message}") from exc
-    # The prices, read under a share lock: a trader's change waits for this bet to commit.
+    # The prices and liability limits, read under a share lock (the latest committed row): a
+    # trader's change of either waits for this bet to commit.
     table = Selection._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, odds FROM {table} WHERE id = ANY(%s) ORDER BY id FOR SHARE",  # noqa: S608 - name from meta
+            f"SELECT id, odds, max_liability, liability_mode FROM {table} "  # noqa: S608 - name from meta
+            "WHERE id = ANY(%s) ORDER BY id FOR SHARE",
             [ids],
         )
-        prices = dict(cursor.fetchall())
+        now = {row[0]: row[1:] for row in cursor.fetchall()}
+    if len(now) != len(legs):
+        raise BettingClosed(GONE)
     for leg in legs:
-        leg.odds = prices[leg.pk]
+        leg.odds, leg.max_liability, leg.liability_mode = now[leg.pk]
     return legs
 
 

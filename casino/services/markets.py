@@ -3,10 +3,12 @@
 Every write here is one transaction: a versioned update of the row (``core.versioning``),
 the audit row of the staff member who did it and, for a price, the ``OddsChange`` that
 keeps the history (old -> new, who). Bets share-lock their market while they are placed
-(``casino.services.sportsbook._lock_event_for_betting``), so suspending waits for the bets
+(``casino.services.sportsbook._lock_selection_for_betting``), so suspending waits for the bets
 in flight to commit and any bet that starts after the suspension committed sees it
-(``MarketSuspended``). A slip holding the old price gets ``OddsChanged`` (its
-``expected_odds`` no longer matches).
+(``MarketSuspended``). A price change takes the market row exclusively too, and a single bet
+reads its price after its share lock: a bet in flight commits at the old price before the
+change, a bet that starts later prices at the new one. A slip holding the old price gets
+``OddsChanged`` (its ``expected_odds`` no longer matches).
 """
 
 from __future__ import annotations
@@ -100,6 +102,11 @@ def change_odds(*, selection: Selection, odds, actor, expected_version: int | No
     def attempt() -> Selection:
         with transaction.atomic():
             current = Selection.objects.select_related("market__event").get(pk=selection.pk)
+            # The market row exclusively, as set_max_liability does: single bets share-lock it and
+            # read the price after, so a bet in flight commits at the old price before this
+            # change, and a bet that starts now waits and prices at the new one. (A change that
+            # committed since the read above is a version conflict below: retried, re-read.)
+            Market.objects.select_for_update().filter(pk=current.market_id).values_list("pk").first()
             if expected_version is not None and current.version != expected_version:
                 raise SelectionChanged(
                     f"The price of {current.name} was changed by somebody else (now {current.odds}): "

@@ -74,10 +74,15 @@ def place_sportsbet(
 
     def attempt() -> Sportsbet:
         check_can_play(player=player)
+        market_id, event_id = _lock_selection_for_betting(selection_id=selection.pk)
+        # Read after the lock: the price and the limit as they are now. A trader's price or
+        # limit change takes the market row exclusively, so it committed before the lock was
+        # granted (and is seen here) or waits for this bet to commit.
         current = Selection.objects.select_related("market__event").filter(pk=selection.pk).first()
         if current is None:
             raise BettingClosed("This selection is no longer offered.")
-        _lock_event_for_betting(market_id=current.market_id, event_id=current.market.event_id)
+        if (current.market_id, current.market.event_id) != (market_id, event_id):  # cannot move while locked
+            raise ConcurrencyConflict(label="casino.selection", pk=selection.pk)
         _check_odds(selection=current, expected_odds=expected_odds, style=getattr(player, "odds_format", DECIMAL))
         _check_max_stake(amount, market=current.market)
         if current.max_liability is not None:  # issue 18: in this transaction, before the debit
@@ -124,6 +129,17 @@ def _existing_bet(*, player_id: int, key: str) -> Sportsbet | None:
     return Sportsbet.objects.filter(player_id=player_id, idempotency_key=key).first()
 
 
+def _lock_selection_for_betting(*, selection_id: int) -> tuple[int, int]:
+    """Share-lock the selection's market and its event (as ``_lock_event_for_betting``) and
+    check they take bets; returns (market id, event id). A selection that is gone is
+    ``BettingClosed``."""
+    return _lock_for_betting(
+        where=f"m.id = (SELECT market_id FROM {Selection._meta.db_table} WHERE id = %s)",  # noqa: S608 - meta
+        param=selection_id,
+        missing="This selection is no longer offered.",
+    )
+
+
 def _lock_event_for_betting(*, market_id: int, event_id: int) -> None:
     """Share-lock the market and its event, and check the event still takes bets.
 
@@ -135,18 +151,25 @@ def _lock_event_for_betting(*, market_id: int, event_id: int) -> None:
     while it has no bets) is a lost race, re-run against the market as it is now;
     a suspended market (issue 18) refuses the bet with ``MarketSuspended``.
     """
-    sql = (
-        f"SELECT e.id, e.status, e.starts_at, m.status FROM {Market._meta.db_table} m "  # noqa: S608 - names from meta
-        f"JOIN {SportEvent._meta.db_table} e ON e.id = m.event_id WHERE m.id = %s FOR SHARE OF m, e"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [market_id])
-        row = cursor.fetchone()
-    if row is None:
-        raise BettingClosed("This event no longer exists.")
-    locked_event_id, status, starts_at, market_status = row
+    _, locked_event_id = _lock_for_betting(where="m.id = %s", param=market_id, missing="This event no longer exists.")
     if locked_event_id != event_id:
         raise ConcurrencyConflict(label="casino.market", pk=market_id)
+
+
+def _lock_for_betting(*, where: str, param: int, missing: str) -> tuple[int, int]:
+    """The one share-locking statement of ``_lock_event_for_betting`` and
+    ``_lock_selection_for_betting``: (market id, event id) once the event and market are
+    checked open."""
+    sql = (
+        f"SELECT m.id, e.id, e.status, e.starts_at, m.status FROM {Market._meta.db_table} m "  # noqa: S608 - meta
+        f"JOIN {SportEvent._meta.db_table} e ON e.id = m.event_id WHERE {where} FOR SHARE OF m, e"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param])
+        row = cursor.fetchone()
+    if row is None:
+        raise BettingClosed(missing)
+    market_id, event_id, status, starts_at, market_status = row
     if status != SportEvent.Status.OPEN:
         raise BettingClosed("This event is settled: betting is closed.")
     if starts_at <= timezone.now():
@@ -155,6 +178,7 @@ def _lock_event_for_betting(*, market_id: int, event_id: int) -> None:
         # Read under the same share lock: suspend_market's UPDATE waits for the bets in
         # flight, and a bet locking after the suspension committed reads it here.
         raise MarketSuspended()
+    return market_id, event_id
 
 
 def _check_odds(*, selection: Selection, expected_odds, style: str = DECIMAL) -> None:

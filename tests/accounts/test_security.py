@@ -152,9 +152,7 @@ def test_login_lockout_after_five_failures_shows_the_locked_out_page(client, pla
 def test_lockout_is_per_username_and_address(client, player):
     for i in range(5):
         _login(client, player.username, f"wrong-{i}")
-    other_address = client.post(
-        "/login/", {"username": player.username, "password": PASSWORD}, REMOTE_ADDR="10.9.8.7"
-    )
+    other_address = client.post("/login/", {"username": player.username, "password": PASSWORD}, REMOTE_ADDR="10.9.8.7")
     assert other_address.status_code == 302
 
 

@@ -12,6 +12,7 @@ from casino.models.sportsbook import LiabilityShard
 from casino.services import liability
 from tests.conftest import run_in_threads
 from tests.factories import PlayerFactory
+from tests.helpers.db import while_uncommitted
 from tests.helpers.sportsbook import bet, make_event, selections
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -168,4 +169,36 @@ def test_the_bench_single_row_counters_hold_the_limit_too(counter, monkeypatch, 
     for player, r in zip(players, results, strict=True):
         player.account.refresh_from_db()
         assert player.account.balance == D("40.00") - stake * r.count("placed")  # a lost bet took nothing
+    assert_reconciles()
+
+
+@pytest.mark.parametrize("kind", ["single", "accumulator"])
+def test_a_bet_starting_while_a_first_limit_is_uncommitted_is_counted(kind, player, assert_reconciles):
+    """Proves: a bet (a single, or an accumulator with a leg on the selection) that starts while a
+    trader's first limit on the selection is written but not committed waits for it, then reserves
+    under it: the shards equal the open bets' exposure (a bet that kept the 'no limit' it read
+    before would have reserved nothing)."""
+    from casino import services
+
+    home, _, _ = selections(make_event(odds=("2.00", "3.50", "4.00")))
+    other, _, _ = selections(make_event(name="Other FC vs Elsewhere", odds=("1.50", "3.50", "4.00")))
+    earlier = bet(player, home, D("5.00"))  # before any limit: counted by the rebuild
+
+    def place():
+        if kind == "single":
+            return bet(player, home, D("10.00"))
+        # 2.00 x 1.50 = 3.00: exposure 20.00, all of it on each leg's selection
+        return services.place_accumulator(
+            player=player, selections=[home, other], stake=D("10.00"), idempotency_key=uuid.uuid4().hex
+        )
+
+    waited, outcome = while_uncommitted(
+        lambda: liability.set_max_liability(selection=home, max_liability=D("100.00")), place
+    )
+
+    assert waited, outcome  # blocked on the market row
+    assert isinstance(outcome, Sportsbet) and outcome.pk != earlier.pk, outcome
+    expected = D("15.00") if kind == "single" else D("25.00")
+    assert liability.liability_of(home) == expected
+    assert liability.open_exposure(home) == expected  # the app's own sum over singles and accumulators
     assert_reconciles()

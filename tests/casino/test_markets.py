@@ -12,7 +12,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from accounts.models import LedgerTransaction
@@ -26,6 +26,7 @@ from casino.services.sportsbook import create_match_event
 from core.models import AuditLog
 from tests.conftest import run_in_threads
 from tests.factories import PlayerFactory, StaffFactory
+from tests.helpers.db import while_uncommitted
 from tests.helpers.sportsbook import bet, make_event, result_for, selections
 
 D = Decimal
@@ -274,72 +275,86 @@ def test_a_bet_starting_while_a_suspension_is_uncommitted_waits_and_is_refused(p
     then sees the suspension (the status is read under the same share lock), never a stale 'open'."""
     staff = StaffFactory()
     home, _, _ = selections(make_event())
-    market = home.market
-    written, release = threading.Event(), threading.Event()
-    outcome: dict[str, object] = {}
 
-    def suspend_and_hold():
-        try:
-            with transaction.atomic():
-                services.suspend_market(market=market, actor=staff)
-                written.set()
-                release.wait(10)
-        finally:
-            connection.close()
+    waited, outcome = while_uncommitted(
+        lambda: services.suspend_market(market=home.market, actor=staff), lambda: bet(player, home, "10.00")
+    )
 
-    def place():
-        try:
-            outcome["bet"] = bet(player, home, "10.00")
-        except Exception as exc:  # noqa: BLE001 - reported to the test
-            outcome["bet"] = exc
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=suspend_and_hold)
-    holder.start()
-    assert written.wait(10)
-    better = threading.Thread(target=place)
-    better.start()
-    better.join(0.7)
-    assert better.is_alive(), outcome  # blocked on the market row
-    release.set()
-    holder.join(10)
-    better.join(10)
-    close_old_connections()
-    assert isinstance(outcome["bet"], MarketSuspended), outcome
+    assert waited, outcome  # blocked on the market row
+    assert isinstance(outcome, MarketSuspended), outcome
     assert balance_of(player=player) == D("100.00") and not Sportsbet.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_suspension_waits_for_a_bet_in_flight(monkeypatch, player):
-    """Proves: a bet that has passed its checks (holding the market's share lock) commits before
-    a suspension started meanwhile can commit; the suspension then applies."""
+@pytest.mark.parametrize("action", ["suspend", "change_odds"])
+def test_a_trader_change_waits_for_a_bet_in_flight(action, monkeypatch, player):
+    """Proves: a bet that has passed its checks and read its price (holding the market's share lock)
+    commits, at that price, before a suspension or a price change started meanwhile can commit;
+    the change then applies to the next bet."""
     staff = StaffFactory()
-    home, _, _ = selections(make_event())
+    home, _, _ = selections(make_event())  # home at 2.00
+    trader = {
+        "suspend": lambda: services.suspend_market(market=home.market, actor=staff),
+        "change_odds": lambda: services.change_odds(selection=home, odds="2.50", actor=staff),
+    }[action]
     real = sportsbook._check_odds
     state: dict[str, object] = {}
 
-    def suspend():
+    def change():
         try:
-            services.suspend_market(market=home.market, actor=staff)
+            trader()
         except Exception as exc:  # noqa: BLE001 - reported to the test
             state["error"] = exc
         finally:
             connection.close()
 
-    def check_then_suspend(**kwargs):
+    def check_then_change(**kwargs):
         real(**kwargs)
-        thread = threading.Thread(target=suspend)
+        if "thread" in state:  # the next bet below
+            return
+        thread = threading.Thread(target=change)
+        state["thread"] = thread
         thread.start()
         thread.join(0.7)
         state["waited"] = thread.is_alive()
-        state["thread"] = thread
 
-    monkeypatch.setattr(sportsbook, "_check_odds", check_then_suspend)
-    placed = bet(player, home, "10.00", key=uuid.uuid4().hex)
+    monkeypatch.setattr(sportsbook, "_check_odds", check_then_change)
+    placed = bet(player, home, "10.00", key=uuid.uuid4().hex, expected_odds="2.00")
     state["thread"].join(10)
     close_old_connections()
     assert state["waited"] is True and "error" not in state
-    assert Sportsbet.objects.get(pk=placed.pk).status == Sportsbet.Status.OPEN
-    assert Market.objects.get(pk=home.market_id).status == Market.Status.SUSPENDED
+    placed = Sportsbet.objects.get(pk=placed.pk)
+    assert (placed.status, placed.odds) == (Sportsbet.Status.OPEN, D("2.00"))
     assert balance_of(player=player) == D("90.00")
+    if action == "suspend":
+        assert Market.objects.get(pk=home.market_id).status == Market.Status.SUSPENDED
+        with pytest.raises(MarketSuspended):
+            bet(player, home, "10.00")
+    else:
+        history = OddsChange.objects.get(selection=home)
+        assert (history.old_odds, history.new_odds) == (D("2.00"), D("2.50"))
+        assert bet(player, home, "10.00").odds == D("2.50")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("seen", [None, "2.00"])
+def test_a_bet_starting_while_a_price_change_is_uncommitted_waits_for_the_new_price(seen, player):
+    """Proves: a bet that starts while a trader's price change is written but not committed waits
+    for it and then prices at the new odds: placed at 2.50 when the slip named no price, and
+    OddsChanged (nothing moved) when it showed the old 2.00. Never the old price after the change."""
+    staff = StaffFactory()
+    home, _, _ = selections(make_event())  # home at 2.00
+
+    waited, outcome = while_uncommitted(
+        lambda: services.change_odds(selection=home, odds="2.50", actor=staff),
+        lambda: bet(player, home, "10.00", expected_odds=seen),
+    )
+
+    assert waited, outcome  # blocked on the market row, not pricing at the old odds
+    if seen is None:
+        assert isinstance(outcome, Sportsbet), outcome
+        assert Sportsbet.objects.get().odds == D("2.50")
+        assert balance_of(player=player) == D("90.00")
+    else:
+        assert isinstance(outcome, OddsChanged), outcome
+        assert balance_of(player=player) == D("100.00") and not Sportsbet.objects.exists()

@@ -1,8 +1,12 @@
-"""Which database served the queries of a block (issue 20's router tests)."""
+"""Database helpers for tests: which database served a block's queries (issue 20's router
+tests); a write held uncommitted while another thread acts (lock-ordering races)."""
 
 from __future__ import annotations
 
-from django.db import connections
+import threading
+from collections.abc import Callable
+
+from django.db import close_old_connections, connection, connections, transaction
 
 
 class Served:
@@ -37,3 +41,44 @@ class Served:
 
     def on(self, alias: str, table: str) -> bool:
         return any(f'"{table}"' in sql for sql in self.logs[alias])
+
+
+def while_uncommitted(
+    write: Callable[[], object], act: Callable[[], object], *, wait: float = 0.7
+) -> tuple[bool, object]:
+    """Run ``write`` in a transaction on one thread and hold it uncommitted; meanwhile run ``act``
+    on another thread (each its own connection). Returns (whether ``act`` was still waiting after
+    ``wait`` seconds, i.e. blocked behind the write; what ``act`` returned or raised once the write
+    committed)."""
+    written, release = threading.Event(), threading.Event()
+    box: dict[str, object] = {}
+
+    def hold():
+        try:
+            with transaction.atomic():
+                write()
+                written.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    def run():
+        try:
+            box["outcome"] = act()
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            box["outcome"] = exc
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert written.wait(10), "the write did not happen"
+    actor = threading.Thread(target=run)
+    actor.start()
+    actor.join(wait)
+    waited = actor.is_alive()
+    release.set()
+    holder.join(10)
+    actor.join(10)
+    close_old_connections()
+    return waited, box.get("outcome")

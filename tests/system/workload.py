@@ -870,8 +870,7 @@ class Workload:
         # Every winning bet paid exactly once, with the right amount.
         paying = [Sportsbet.Status.WON, Sportsbet.Status.VOID, Sportsbet.Status.CASHED_OUT]
         bad_bets = bets.annotate(n=Count("payout")).filter(
-            (Q(status__in=paying) & ~Q(n=1))
-            | Q(status__in=[Sportsbet.Status.LOST, Sportsbet.Status.OPEN], n__gt=0)
+            (Q(status__in=paying) & ~Q(n=1)) | Q(status__in=[Sportsbet.Status.LOST, Sportsbet.Status.OPEN], n__gt=0)
         )
         if bad_bets.exists():
             problems.append(f"bets with a wrong number of payouts: {list(bad_bets.values_list('id', flat=True)[:20])}")
