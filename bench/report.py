@@ -347,7 +347,7 @@ def _liability_rows(m: dict) -> list[dict]:
             f"place_sportsbet, limit not reached, {lb['shards']} shards; naive = the house's optimistic write on one "
             f"row (read, check, compare-and-set, a lost race retries the bet): {lb['retries_naive']} retries, "
             f"{failed('naive')} of {lb['bets_naive'] + failed('naive')} bets failed after "
-            f"{lb.get('retry_attempts', 10)} lost races; strict: {lb['retries_strict']} retries, {failed('strict')} "
+            f"{lb['retry_attempts']} lost races; strict: {lb['retries_strict']} retries, {failed('strict')} "
             f"failed; rounds A B L C C L B A (A strict, B naive, L row-locked, C no limit: {runs})",
         ),
         _row(

@@ -42,6 +42,7 @@ from core.money import format_money, parse_amount
 VOID = "void"
 MIN_LEGS = 2
 ONE = Decimal("1.00")
+GONE = "A selection on your slip is no longer offered: remove it and try again."
 
 __all__ = ["SlipChange", "add_to_slip", "combined_odds", "place_accumulator", "settle_legs", "settled_odds"]
 
@@ -118,9 +119,6 @@ def place_accumulator(
         attempt=attempt,
         same=same,
     )
-
-
-GONE = "A selection on your slip is no longer offered: remove it and try again."
 
 
 def _leg_ids(selections) -> list[int]:

@@ -48,9 +48,10 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from casino.exceptions import LiabilityLimitReached
-from casino.models import Market, Selection, Sportsbet
+from casino.models import Selection, Sportsbet
 from casino.models.sportsbook import BetLeg, LiabilityShard
 from casino.odds import potential_return
+from casino.services.markets import lock_market
 from core.audit import audit
 from core.exceptions import DomainError
 from core.money import format_money, parse_amount
@@ -366,11 +367,7 @@ def set_max_liability(*, selection: Selection, max_liability, mode: str | None =
     def attempt() -> Selection:
         with transaction.atomic():
             current = Selection.objects.get(pk=selection.pk)
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT id FROM {Market._meta.db_table} WHERE id = %s FOR UPDATE",  # noqa: S608
-                    [current.market_id],
-                )
+            lock_market(market_id=current.market_id)
             was = current.max_liability
             current.version = versioned_update(
                 Selection, pk=current.pk, version=current.version, max_liability=limit, liability_mode=mode

@@ -88,6 +88,14 @@ def _set_status(*, market: Market, status: str, actor, action: str) -> Market:
     return current
 
 
+def lock_market(*, market_id: int) -> None:
+    """Take the market row exclusively for a trader's change to its selections (a price, a
+    liability limit). Bets share-lock the market and read their selection's price and limit
+    after (``sportsbook._lock_selection_for_betting``), so bets in flight commit first, under
+    the old values, and a bet that starts now waits and reads the new ones."""
+    Market.objects.select_for_update().filter(pk=market_id).values_list("pk").first()
+
+
 def change_odds(*, selection: Selection, odds, actor, expected_version: int | None = None) -> Selection:
     """Set ``selection``'s price to ``odds`` (versioned), with its ``OddsChange`` row and an audit
     row in the same transaction. Open bets keep the price they took.
@@ -102,11 +110,8 @@ def change_odds(*, selection: Selection, odds, actor, expected_version: int | No
     def attempt() -> Selection:
         with transaction.atomic():
             current = Selection.objects.select_related("market__event").get(pk=selection.pk)
-            # The market row exclusively, as set_max_liability does: single bets share-lock it and
-            # read the price after, so a bet in flight commits at the old price before this
-            # change, and a bet that starts now waits and prices at the new one. (A change that
-            # committed since the read above is a version conflict below: retried, re-read.)
-            Market.objects.select_for_update().filter(pk=current.market_id).values_list("pk").first()
+            # (A change that committed since the read above is a version conflict below: retried.)
+            lock_market(market_id=current.market_id)
             if expected_version is not None and current.version != expected_version:
                 raise SelectionChanged(
                     f"The price of {current.name} was changed by somebody else (now {current.odds}): "
@@ -137,4 +142,4 @@ def change_odds(*, selection: Selection, odds, actor, expected_version: int | No
     return current
 
 
-__all__ = ["MAX_ODDS", "change_odds", "parse_odds", "reopen_market", "suspend_market"]
+__all__ = ["MAX_ODDS", "change_odds", "lock_market", "parse_odds", "reopen_market", "suspend_market"]
