@@ -13,22 +13,11 @@ from casino.services import liability
 from core.exceptions import DomainError
 from core.models import AuditLog
 from tests.factories import PlayerFactory
-from tests.helpers.sportsbook import bet, make_event, selections
+from tests.helpers.sportsbook import bet, limited_selection, make_event, open_exposure_sum, selections
 
 pytestmark = pytest.mark.django_db
 
 D = Decimal
-
-
-def limited(odds="2.00", limit="100.00", mode=Selection.LiabilityMode.STRICT) -> Selection:
-    event = make_event(odds=(odds, "3.50", "4.00"))
-    home, _, _ = selections(event)
-    return liability.set_max_liability(selection=home, max_liability=D(limit), mode=mode)
-
-
-def open_exposure_sum(selection) -> Decimal:
-    bets = Sportsbet.objects.filter(selection=selection, status=Sportsbet.Status.OPEN)
-    return sum((liability.exposure_of(stake=b.stake, odds=b.odds) for b in bets), D("0.00"))
 
 
 def test_shard_caps_add_up_to_the_limit_to_the_cent():
@@ -47,7 +36,7 @@ def test_max_stake_for_is_the_largest_stake_whose_exposure_fits():
 
 
 def test_strict_refuses_past_the_limit_with_the_most_you_can_stake():
-    home = limited(odds="3.00", limit="100.00")  # 8 shards of 12.50
+    home = limited_selection(odds="3.00", limit="100.00")  # 8 shards of 12.50
     player = PlayerFactory(balance="200.00")
     # exposure 40 is more than any one shard's cap: the exact path spreads it (no fragmentation refusal)
     bet(player, home, "20.00")
@@ -71,7 +60,7 @@ def test_strict_refuses_past_the_limit_with_the_most_you_can_stake():
 
 
 def test_exact_max_stake_at_a_rounding_price_is_accepted():
-    home = limited(odds="2.50", limit="10.00")
+    home = limited_selection(odds="2.50", limit="10.00")
     player = PlayerFactory(balance="50.00")
     with pytest.raises(LiabilityLimitReached) as refused:
         bet(player, home, "6.67")
@@ -81,7 +70,7 @@ def test_exact_max_stake_at_a_rounding_price_is_accepted():
 
 
 def test_overbook_refuses_when_the_known_sum_is_over():
-    home = limited(odds="2.00", limit="50.00", mode=Selection.LiabilityMode.OVERBOOK)
+    home = limited_selection(odds="2.00", limit="50.00", mode=Selection.LiabilityMode.OVERBOOK)
     player = PlayerFactory(balance="100.00")
     bet(player, home, "30.00")
     with pytest.raises(LiabilityLimitReached) as refused:
@@ -106,7 +95,7 @@ def test_no_limit_means_no_check_and_no_shards():
 
 
 def test_a_bet_refused_for_funds_reserves_nothing():
-    home = limited(odds="2.00", limit="100.00")
+    home = limited_selection(odds="2.00", limit="100.00")
     poor = PlayerFactory(balance="10.00")
     with pytest.raises(InsufficientFunds):
         bet(poor, home, "50.00")
@@ -115,7 +104,7 @@ def test_a_bet_refused_for_funds_reserves_nothing():
 
 
 def test_a_replayed_key_reserves_once():
-    home = limited(odds="2.00", limit="100.00")
+    home = limited_selection(odds="2.00", limit="100.00")
     player = PlayerFactory(balance="100.00")
     first = bet(player, home, "10.00", key="same-key")
     again = bet(player, home, "10.00", key="same-key")
@@ -150,7 +139,7 @@ def test_setting_a_limit_counts_the_bets_already_open(staff):
 
 
 def test_a_lowered_limit_takes_effect_on_the_next_bet():
-    home = limited(odds="2.00", limit="100.00")
+    home = limited_selection(odds="2.00", limit="100.00")
     player = PlayerFactory(balance="100.00")
     bet(player, home, "40.00")
     home = liability.set_max_liability(selection=home, max_liability="30.00")
@@ -165,7 +154,7 @@ def test_a_lowered_limit_takes_effect_on_the_next_bet():
 
 
 def test_release_gives_back_and_never_goes_below_zero():
-    home = limited(odds="3.00", limit="100.00")
+    home = limited_selection(odds="3.00", limit="100.00")
     bet(PlayerFactory(balance="100.00"), home, "20.00")  # 40 spread over several shards
     assert liability.release(selection=home, exposure=D("25.00")) == D("25.00")
     assert liability.liability_of(home) == D("15.00")
@@ -189,7 +178,7 @@ def test_set_max_liability_refuses_bad_input():
 def test_a_raised_limit_over_uneven_shards_is_never_passed():
     """The 40 reserved sits in three full shards under the old caps (12.50): laid over the new
     caps (6.25) as it was, the five other shards' room (3.75 + 4 x 6.25) would let 68.75 in."""
-    home = limited(odds="3.00", limit="100.00")
+    home = limited_selection(odds="3.00", limit="100.00")
     player = PlayerFactory(balance="200.00")
     bet(player, home, "20.00")
     home = liability.set_max_liability(selection=home, max_liability="50.00")

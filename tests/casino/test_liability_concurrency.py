@@ -13,7 +13,7 @@ from casino.services import liability
 from tests.conftest import run_in_threads
 from tests.factories import PlayerFactory
 from tests.helpers.db import while_uncommitted
-from tests.helpers.sportsbook import bet, make_event, selections
+from tests.helpers.sportsbook import bet, limited_selection, make_event, open_exposure_sum, selections
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,22 +21,11 @@ D = Decimal
 BETTORS = 32
 
 
-def hot_selection(*, limit: str, mode: str, odds: str = "2.00") -> Selection:
-    event = make_event(odds=(odds, "3.50", "4.00"))
-    home, _, _ = selections(event)
-    return liability.set_max_liability(selection=home, max_liability=D(limit), mode=mode)
-
-
-def open_exposure_sum(selection) -> Decimal:
-    bets = Sportsbet.objects.filter(selection=selection, status=Sportsbet.Status.OPEN)
-    return sum((liability.exposure_of(stake=b.stake, odds=b.odds) for b in bets), D("0.00"))
-
-
 def test_strict_limit_is_never_exceeded_by_32_concurrent_bettors(assert_reconciles):
     """Proves: 32 threads betting on one strict selection until refused with nothing left never pass
     the limit, fill it to the cent (no refusal from fragmentation), and the shards equal the bets."""
     limit = D("150.00")
-    home = hot_selection(limit=str(limit), mode=Selection.LiabilityMode.STRICT)
+    home = limited_selection(limit=limit, mode=Selection.LiabilityMode.STRICT)
     players = [PlayerFactory(balance="300.00") for _ in range(BETTORS)]
 
     def storm(i: int):
@@ -75,7 +64,7 @@ def test_overbook_overshoot_is_bounded_and_reported(assert_reconciles, record_pr
     """Proves: overbook (an unlocked read of the sum) can pass the limit only by the bets that read
     the same sum at once: at most (bettors - 1) x one bet's exposure; the figure is reported."""
     limit, stake = D("100.00"), D("10.00")  # exposure 10.00 per bet at 2.00: the limit holds 10 bets
-    home = hot_selection(limit=str(limit), mode=Selection.LiabilityMode.OVERBOOK)
+    home = limited_selection(limit=limit, mode=Selection.LiabilityMode.OVERBOOK)
     players = [PlayerFactory(balance="50.00") for _ in range(BETTORS)]
 
     def one_bet(i: int):
@@ -104,7 +93,7 @@ def test_strict_release_and_bets_racing_keep_the_sum_exact(assert_reconciles):
     """Proves: releases (early cash-outs) racing bets on a full strict selection keep shards == bets
     and never let the sum pass the limit."""
     limit = D("40.00")
-    home = hot_selection(limit=str(limit), mode=Selection.LiabilityMode.STRICT)
+    home = limited_selection(limit=limit, mode=Selection.LiabilityMode.STRICT)
     players = [PlayerFactory(balance="100.00") for _ in range(16)]
     for i in range(4):
         bet(players[i], home, "10.00")  # full: 4 x 10.00 exposure
@@ -139,7 +128,7 @@ def test_the_bench_single_row_counters_hold_the_limit_too(counter, monkeypatch, 
     from core.exceptions import ConcurrencyConflict
 
     limit, stake = D("100.00"), D("10.00")  # exposure 10.00 a bet at 2.00: room for 10 bets
-    home = hot_selection(limit=str(limit), mode=Selection.LiabilityMode.STRICT)
+    home = limited_selection(limit=limit, mode=Selection.LiabilityMode.STRICT)
     naive_liability.prepare(selection_id=home.pk)
     monkeypatch.setattr(liability, "reserve", naive_liability.RESERVE[counter])
     players = [PlayerFactory(balance="40.00") for _ in range(16)]

@@ -6,13 +6,12 @@ its share lock; races with real threads against PostgreSQL.
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from decimal import Decimal
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 from django.utils import timezone
 
 from accounts.models import LedgerTransaction
@@ -26,7 +25,7 @@ from casino.services.sportsbook import create_match_event
 from core.models import AuditLog
 from tests.conftest import run_in_threads
 from tests.factories import PlayerFactory, StaffFactory
-from tests.helpers.db import while_uncommitted
+from tests.helpers.db import in_thread, while_uncommitted
 from tests.helpers.sportsbook import bet, make_event, result_for, selections
 
 D = Decimal
@@ -300,29 +299,20 @@ def test_a_trader_change_waits_for_a_bet_in_flight(action, monkeypatch, player):
     real = sportsbook._check_odds
     state: dict[str, object] = {}
 
-    def change():
-        try:
-            trader()
-        except Exception as exc:  # noqa: BLE001 - reported to the test
-            state["error"] = exc
-        finally:
-            connection.close()
-
     def check_then_change(**kwargs):
         real(**kwargs)
         if "thread" in state:  # the next bet below
             return
-        thread = threading.Thread(target=change)
-        state["thread"] = thread
-        thread.start()
-        thread.join(0.7)
-        state["waited"] = thread.is_alive()
+        state["thread"], state["box"] = in_thread(trader)
+        state["thread"].join(0.7)
+        state["waited"] = state["thread"].is_alive()
 
     monkeypatch.setattr(sportsbook, "_check_odds", check_then_change)
     placed = bet(player, home, "10.00", key=uuid.uuid4().hex, expected_odds="2.00")
     state["thread"].join(10)
     close_old_connections()
-    assert state["waited"] is True and "error" not in state
+    assert state["waited"] is True
+    assert not isinstance(state["box"]["result"], BaseException), state["box"]
     placed = Sportsbet.objects.get(pk=placed.pk)
     assert (placed.status, placed.odds) == (Sportsbet.Status.OPEN, D("2.00"))
     assert balance_of(player=player) == D("90.00")

@@ -43,6 +43,24 @@ class Served:
         return any(f'"{table}"' in sql for sql in self.logs[alias])
 
 
+def in_thread(target: Callable[[], object]) -> tuple[threading.Thread, dict]:
+    """Start ``target`` on its own thread and database connection; its result (or the exception
+    it raised) lands in the dict under "result"."""
+    box: dict[str, object] = {}
+
+    def work():
+        try:
+            box["result"] = target()
+        except BaseException as exc:  # noqa: BLE001 - reported to the test
+            box["result"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    return thread, box
+
+
 def while_uncommitted(
     write: Callable[[], object], act: Callable[[], object], *, wait: float = 0.7
 ) -> tuple[bool, object]:
@@ -51,34 +69,20 @@ def while_uncommitted(
     ``wait`` seconds, i.e. blocked behind the write; what ``act`` returned or raised once the write
     committed)."""
     written, release = threading.Event(), threading.Event()
-    box: dict[str, object] = {}
 
     def hold():
-        try:
-            with transaction.atomic():
-                write()
-                written.set()
-                release.wait(10)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            write()
+            written.set()
+            release.wait(10)
 
-    def run():
-        try:
-            box["outcome"] = act()
-        except Exception as exc:  # noqa: BLE001 - reported to the test
-            box["outcome"] = exc
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert written.wait(10), "the write did not happen"
-    actor = threading.Thread(target=run)
-    actor.start()
+    holder, held = in_thread(hold)
+    assert written.wait(10), f"the write did not happen: {held.get('result')!r}"
+    actor, acted = in_thread(act)
     actor.join(wait)
     waited = actor.is_alive()
     release.set()
     holder.join(10)
     actor.join(10)
     close_old_connections()
-    return waited, box.get("outcome")
+    return waited, acted.get("result")

@@ -9,7 +9,8 @@ from decimal import Decimal
 from django.utils import timezone
 
 from casino import services
-from casino.models import Game, Market, Payout, SportEvent, Sportsbet
+from casino.models import Game, Market, Payout, Selection, SportEvent, Sportsbet
+from casino.services import liability
 from casino.services.sportsbook import create_match_event
 
 
@@ -28,6 +29,18 @@ def selections(event: SportEvent):
     """(home, draw, away) of the event's match-result market."""
     market = event.markets.get()
     return tuple(market.selections.order_by("id"))
+
+
+def limited_selection(*, limit, mode=Selection.LiabilityMode.STRICT, odds="2.00") -> Selection:
+    """The home selection of a new event at ``odds``, with a liability limit (``mode``)."""
+    home, _, _ = selections(make_event(odds=(odds, "3.50", "4.00")))
+    return liability.set_max_liability(selection=home, max_liability=Decimal(str(limit)), mode=mode)
+
+
+def open_exposure_sum(selection) -> Decimal:
+    """The open single bets' exposure, summed here from the bets (the tests' own arithmetic)."""
+    bets = Sportsbet.objects.filter(selection=selection, status=Sportsbet.Status.OPEN)
+    return sum((liability.exposure_of(stake=b.stake, odds=b.odds) for b in bets), Decimal("0.00"))
 
 
 def bet(player, selection, stake="10.00", key: str | None = None, **kwargs) -> Sportsbet:

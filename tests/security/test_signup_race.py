@@ -17,6 +17,7 @@ from django.urls import reverse
 from accounts.models import Account, User
 from accounts.services import create_player
 from tests.conftest import run_in_threads
+from tests.helpers.db import in_thread
 
 PASSWORD = "x-Very-long-pass-42"
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,23 +25,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _form(username: str) -> dict:
     return {"username": username, "email": "", "password1": PASSWORD, "password2": PASSWORD}
-
-
-def _in_thread(target) -> tuple[threading.Thread, dict]:
-    """Run ``target`` on its own thread and database connection; its result (or exception) lands in the dict."""
-    box: dict = {}
-
-    def work():
-        try:
-            box["result"] = target()
-        except BaseException as exc:  # noqa: BLE001 - reported to the test
-            box["result"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=work)
-    thread.start()
-    return thread, box
 
 
 def _a_backend_waits_on_a_lock(timeout: float = 10.0) -> bool:
@@ -73,7 +57,7 @@ def test_a_signup_whose_username_is_taken_after_the_form_check_gets_a_form_error
         assert inserted.wait(20)
         return Client().post(reverse("signup"), _form("racer"))
 
-    running = [_in_thread(competitor), _in_thread(request)]
+    running = [in_thread(competitor), in_thread(request)]
     try:
         assert inserted.wait(20)
         assert _a_backend_waits_on_a_lock(), "the sign-up request never reached its INSERT"
