@@ -23,7 +23,20 @@ from django.db import models
 MONEY = {"max_digits": 16, "decimal_places": 2, "default": Decimal("0.00")}
 
 
-class DailyFigure(models.Model):
+class GamingRevenue:
+    """GGR and NGR from ``stakes``, ``wins`` and ``bonus_cost``: one definition for the stored
+    daily rows and the read side's sums (``reports.selectors.Figures``)."""
+
+    @property
+    def ggr(self) -> Decimal:
+        return self.stakes - self.wins
+
+    @property
+    def ngr(self) -> Decimal:
+        return self.ggr - self.bonus_cost
+
+
+class DailyFigure(GamingRevenue, models.Model):
     class Product(models.TextChoices):
         SLOTS = "slots", "Slots"
         SPORTSBOOK = "sportsbook", "Sportsbook"
@@ -54,14 +67,6 @@ class DailyFigure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.product} {self.game_id or ''}"
-
-    @property
-    def ggr(self) -> Decimal:
-        return self.stakes - self.wins
-
-    @property
-    def ngr(self) -> Decimal:
-        return self.ggr - self.bonus_cost
 
 
 class RollupState(models.Model):

@@ -19,7 +19,7 @@ from casino.models import Game, GameSession, Payout, Sportsbet
 from core.db_router import replica_selector
 from promotions.models import BonusGrant
 from reports.exceptions import InvalidReportRange, UnknownProduct
-from reports.models import DailyFigure, RollupState
+from reports.models import DailyFigure, GamingRevenue, RollupState
 
 __all__ = [
     "MAX_DAYS",
@@ -41,7 +41,7 @@ _SUMMED = ("stakes", "wins", "bonus_cost", "deposits", "withdrawals", "transacti
 
 
 @dataclass(frozen=True)
-class Figures:
+class Figures(GamingRevenue):
     """A set of figures; ``ggr`` = stakes - wins, ``ngr`` = ggr - bonus_cost."""
 
     stakes: Decimal = ZERO
@@ -50,14 +50,6 @@ class Figures:
     deposits: Decimal = ZERO
     withdrawals: Decimal = ZERO
     transactions: int = 0
-
-    @property
-    def ggr(self) -> Decimal:
-        return self.stakes - self.wins
-
-    @property
-    def ngr(self) -> Decimal:
-        return self.ggr - self.bonus_cost
 
     def as_dict(self) -> dict:
         return {

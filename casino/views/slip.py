@@ -153,7 +153,12 @@ def _answer(request, ctx: dict, *, status: int = 200):
     return render(request, PAGE, ctx, status=status)
 
 
-def _back_to_the_slip():
+def _changed(request, *, notice: str | None = None):
+    """After the slip changed: its fragment for htmx, else back to the page (the notice as a message)."""
+    if request.htmx:
+        return render(request, SLIP, slip_context(request, notice=notice))
+    if notice:
+        messages.info(request, notice)
     return redirect(reverse("sportsbook") + "#slip")
 
 
@@ -183,11 +188,7 @@ def slip_add(request):
         )
     elif not change.added:
         notice = f"{selection.name} is already on your slip."
-    if not request.htmx:
-        if notice:
-            messages.info(request, notice)
-        return _back_to_the_slip()
-    return render(request, SLIP, slip_context(request, notice=notice))
+    return _changed(request, notice=notice)
 
 
 @login_required
@@ -199,9 +200,7 @@ def slip_remove(request):
     if not form.is_valid():
         return _answer(request, slip_context(request, error="Choose a selection on your slip to remove."), status=422)
     _store(request, [pk for pk in slip_ids(request) if pk != form.cleaned_data["selection"]])
-    if not request.htmx:
-        return _back_to_the_slip()
-    return render(request, SLIP, slip_context(request))
+    return _changed(request)
 
 
 @login_required
@@ -209,9 +208,7 @@ def slip_remove(request):
 @vary_on_headers("HX-Request")
 def slip_clear(request):
     _store(request, [])
-    if not request.htmx:
-        return _back_to_the_slip()
-    return render(request, SLIP, slip_context(request))
+    return _changed(request)
 
 
 @login_required
