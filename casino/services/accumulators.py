@@ -35,11 +35,10 @@ from casino.models import BetLeg, Payout, Selection, Sportsbet
 from casino.models.sportsbook import Notice
 from casino.odds import CENT, DECIMAL, format_odds, potential_return
 from casino.services import liability
-from casino.services.sportsbook import _lock_event_for_betting, _record_bet, _shown_odds
+from casino.services.sportsbook import _lock_event_for_betting, _record_bet, _shown_odds, split_outcomes
 from core.idempotency import client_key, idempotent
 from core.money import format_money, parse_amount
 
-VOID = "void"
 MIN_LEGS = 2
 ONE = Decimal("1.00")
 GONE = "A selection on your slip is no longer offered: remove it and try again."
@@ -229,13 +228,7 @@ def settle_legs(*, event, parsed: dict, now) -> dict:
     event of the same bet either finished first (and its legs are seen) or waits for this one.
     """
     report = {"won": 0, "lost": 0, "void": 0, "payouts": 0, "queued_amount": Decimal("0.00"), "player_ids": []}
-    won_ids, void_markets, decided_markets = [], [], []
-    for market_id, outcome in parsed.items():
-        if outcome == VOID:
-            void_markets.append(market_id)
-        else:
-            decided_markets.append(market_id)
-            won_ids.append(outcome)
+    won_ids, void_markets, decided_markets = split_outcomes(parsed)
     pending = BetLeg.objects.filter(event=event, result=Selection.Result.PENDING)
     stamp = {"settled_at": now, "updated_at": now}
     touched = pending.filter(selection__market_id__in=void_markets).update(result=Selection.Result.VOID, **stamp)

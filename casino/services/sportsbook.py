@@ -304,8 +304,9 @@ def settle_event(*, event: SportEvent, result: dict, actor=None) -> Settlement:
     return report
 
 
-def _settle_bets(*, event: SportEvent, parsed: dict[int, int | str], now) -> Settlement:
-    report = Settlement(event=event)
+def split_outcomes(parsed: dict[int, int | str]) -> tuple[list[int], list[int], list[int]]:
+    """A parsed result (market id -> winning selection id or ``"void"``) as the settlement's
+    UPDATEs use it: (winning selection ids, void market ids, decided market ids)."""
     won_ids, void_market_ids, decided_market_ids = [], [], []
     for market_id, outcome in parsed.items():
         if outcome == VOID:
@@ -313,6 +314,12 @@ def _settle_bets(*, event: SportEvent, parsed: dict[int, int | str], now) -> Set
         else:
             decided_market_ids.append(market_id)
             won_ids.append(outcome)
+    return won_ids, void_market_ids, decided_market_ids
+
+
+def _settle_bets(*, event: SportEvent, parsed: dict[int, int | str], now) -> Settlement:
+    report = Settlement(event=event)
+    won_ids, void_market_ids, decided_market_ids = split_outcomes(parsed)
     selections = Selection.objects.filter(market__event=event)
     selections.filter(market_id__in=void_market_ids).update(result=Selection.Result.VOID)
     selections.filter(pk__in=won_ids).update(result=Selection.Result.WON)
