@@ -233,10 +233,13 @@ CELERY_RESULT_EXPIRES = 3600
 # from the database anyway, so even a lost message loses no money).
 # How often a worker looks for such abandoned (unacked, past the timeout) messages:
 # every interval x throttle seconds (kombu's defaults, 10 x 10); tests lower both.
+# Each look holds a mutex key in Redis; a worker killed while holding it leaves it locked
+# until it expires (kombu's default, 300 s), and until then no worker restores anything.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
     "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
+    "unacked_mutex_expire": env_int("CELERY_UNACKED_MUTEX_EXPIRE", 300),
 }
 CELERY_TASK_ROUTES = {
     "casino.tasks.pay_out_player": {"queue": "payouts"},

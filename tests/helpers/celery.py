@@ -137,6 +137,8 @@ class CeleryWorker:
                 "CELERY_VISIBILITY_TIMEOUT": "3",
                 "CELERY_UNACKED_RESTORE_INTERVAL": "1",
                 "CELERY_UNACKED_RESTORE_THROTTLE": "1",
+                # A worker killed mid-scan leaves the scan's mutex behind: seconds, not 5 minutes.
+                "CELERY_UNACKED_MUTEX_EXPIRE": "3",
             }
         )
         env.update(self.extra_env)

@@ -137,7 +137,7 @@ def test_sigkill_worker_mid_payout_run_then_restart_pays_every_payout_exactly_on
     assert_reconciles()
 
     worker.start()  # unacked messages come back after the visibility timeout (3 s here)
-    wait_until(lambda: queued_count(players) == 0, timeout=120, what="the restarted worker to pay the rest")
+    worker.wait(lambda: queued_count(players) == 0, timeout=120, what="the restarted worker to pay the rest")
     assert paid_count(players) == total
     assert_each_payout_paid_at_most_once(players)
     assert_balances(players, start=Decimal("100.00"))
